@@ -1,0 +1,111 @@
+"""Cut a document into chunks that follow its markdown structure: heading sections, then whole blocks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from labchat.ingest import SourceFile
+
+PATH_SEPARATOR = " > "
+_NUMBERING = re.compile(r"^\d+\.\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])\s+")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of one file, small enough to embed, that knows where in the file it sits."""
+
+    path: str
+    section: str
+    """Heading path, e.g. `Baichuan AI > Funding and Investment`."""
+    text: str
+
+    @property
+    def search_text(self) -> str:
+        """What is embedded and matched: the heading path carries the lab a bare table row is about."""
+        return f"{self.section}\n{self.text}" if self.section else self.text
+
+
+def chunk_file(source: SourceFile, max_chars: int) -> list[Chunk]:
+    """Split by headings (llama-index's MarkdownNodeParser), then pack blocks up to `max_chars`."""
+    from llama_index.core import Document
+    from llama_index.core.node_parser import MarkdownNodeParser
+
+    parser = MarkdownNodeParser(header_path_separator=PATH_SEPARATOR, include_prev_next_rel=False)
+    nodes = parser.get_nodes_from_documents([Document(text=source.text)])
+    title = _clean_heading(source.metadata.get("title", ""))
+    chunks = []
+    for node in nodes:
+        heading, body = _split_heading(node.get_content())
+        parents = [h for h in node.metadata.get("header_path", "").split(PATH_SEPARATOR) if h.strip()]
+        names = [_clean_heading(h) for h in [*parents, *([heading] if heading else [])]]
+        section = PATH_SEPARATOR.join(n for n in names if n and n != title) or title
+        chunks += [Chunk(source.path, section, text) for text in pack_blocks(body, max_chars)]
+    return chunks
+
+
+def _split_heading(text: str) -> tuple[str | None, str]:
+    first, _, rest = text.partition("\n")
+    match = re.match(r"^#+\s+(.*)", first)
+    return (match.group(1), rest) if match else (None, text)
+
+
+def _clean_heading(heading: str) -> str:
+    return _NUMBERING.sub("", heading.strip())
+
+
+def pack_blocks(body: str, max_chars: int) -> list[str]:
+    """Greedily join whole blocks (paragraphs, lists, tables) into chunks of at most `max_chars`.
+
+    llama-index's splitters cut by tokens or sentences and can split a table mid-row; here a block
+    too long for one chunk is cut only between its lines, and a table keeps its header on every piece.
+    """
+    pieces: list[str] = []
+    for block in _blocks(body):
+        pieces += [block] if len(block) <= max_chars else _split_block(block, max_chars)
+    chunks: list[str] = []
+    for piece in pieces:
+        if chunks and len(chunks[-1]) + 2 + len(piece) <= max_chars:
+            chunks[-1] += "\n\n" + piece
+        else:
+            chunks.append(piece)
+    return chunks
+
+
+def _blocks(body: str) -> list[str]:
+    """Blank-line separated blocks, a table also ending where non-table lines start."""
+    blocks, current = [], []
+    for line in body.split("\n"):
+        if line.strip() in ("", "---") or (current and _is_row(line) != _is_row(current[-1])):
+            if current:
+                blocks.append("\n".join(current))
+            current = [] if line.strip() in ("", "---") else [line]
+        else:
+            current.append(line)
+    if current:
+        blocks.append("\n".join(current))
+    return blocks
+
+
+def _is_row(line: str) -> bool:
+    return line.lstrip().startswith("|")
+
+
+def _split_block(block: str, max_chars: int) -> list[str]:
+    lines, joiner = block.split("\n"), "\n"
+    header: list[str] = []
+    if _is_row(lines[0]):
+        header, lines = lines[:2], lines[2:]
+    elif len(lines) == 1:
+        lines, joiner = _SENTENCE_END.split(block), " "
+    pieces: list[str] = []
+    current: list[str] = []
+    for line in lines:
+        if current and len("\n".join(header) + joiner.join([*current, line])) >= max_chars:
+            pieces.append("\n".join([*header, joiner.join(current)]))
+            current = []
+        current.append(line)
+    if current:
+        pieces.append("\n".join([*header, joiner.join(current)]))
+    return pieces
