@@ -1,0 +1,98 @@
+"""Check an answer against the passages it was given: invented facts and wrong citations are caught here.
+
+A fact is a number (691M, 2023, 27,000) or a capitalised name (Wang Xiaochuan, Sogou). One that no
+passage and not the question contains was invented by the model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from labchat.evidence import Passage
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
+_CITATION = re.compile(r"\s*\[(\d+)\]")
+COMMON_CAPITALS = frozenset(
+    "The A An It Its In On At As For From By With And But Or Yes No This That These Those They "
+    "He She His Her Their There Here According Answer Based Passage Passages Document Documents I "
+    "What Which Who When Where How Why Question Source Sources Note However Also".split())
+
+
+def facts(text: str) -> set[str]:
+    """Numbers and names that an answer asserts."""
+    text = _CITATION.sub(" ", text)
+    names = {w for m in _NAME.finditer(text) for w in m.group().split() if w not in COMMON_CAPITALS}
+    return {n.replace(",", "") for n in _NUMBER.findall(text)} | names
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace(",", "")).casefold()
+
+
+def unsupported(answer: str, passages: Sequence[Passage], question: str = "") -> set[str]:
+    """The answer's facts found in no passage nor the question: invented."""
+    known = _normal(" ".join([question, *(f"{p.section} {p.text}" for p in passages)]))
+    return {f for f in facts(answer) if _normal(f) not in known}
+
+
+_FILLER = re.compile(r"^\s*(?:the answer(?: to (?:this|the) question)? is|answer)\s*:?\s*", re.IGNORECASE)
+_NUMBER_WORDS = re.compile(r"\d|\b(?:thousand|million|billion|trillion)\b", re.IGNORECASE)
+_WANTS_NUMBER = re.compile(r"^\s*(?:how (?:many|much|large|big|long|old|fast)|when|what year|in what year)\b",
+                           re.IGNORECASE)
+_WANTS_NAME = re.compile(r"^\s*(?:who|whom|whose)\b", re.IGNORECASE)
+
+
+def tidy(answer: str) -> str:
+    """Drop the filler a small model puts before its answer ("The answer is: ...")."""
+    return _FILLER.sub("", answer.strip()).strip()
+
+
+def answers_question(answer: str, question: str) -> bool:
+    """A how-many or when question needs a number in the answer; a who question a name it did not ask.
+
+    Catches the small model's fluent non-answers ("The passage mentions a leading AI hub").
+    """
+    if " > " in answer or len(answer) > 300:  # echoed the passage headings or copied the prompt
+        return False
+    new = facts(answer) - facts(question)
+    if _WANTS_NUMBER.search(question):
+        return any(_NUMBER_WORDS.search(f) for f in new) or bool(_NUMBER_WORDS.search(
+            re.sub(r"\S*\d\S*", lambda m: "" if m.group() in question else m.group(), answer)))
+    if _WANTS_NAME.search(question):
+        return any(not f[0].isdigit() for f in new)
+    return bool(new)
+
+
+def citations(answer: str) -> list[int]:
+    return [int(n) for n in _CITATION.findall(answer)]
+
+
+def strip_citations(answer: str) -> str:
+    return _CITATION.sub("", answer).strip()
+
+
+def best_support(answer: str, passages: Sequence[Passage]) -> Passage | None:
+    """The passage holding most of the answer's facts (the first-ranked one on a tie)."""
+    wanted = {_normal(f) for f in facts(answer)}
+    if not passages:
+        return None
+    return max(passages, key=lambda p: (sum(f in _normal(p.text + " " + p.section) for f in wanted), -p.n))
+
+
+def cite(answer: str, passages: Sequence[Passage]) -> str:
+    """Keep citations that point at a passage holding the answer's facts; otherwise cite the one that does.
+
+    A citation is only as good as the passage behind it, so any `[n]` the model wrote is checked.
+    """
+    support = best_support(answer, passages)
+    text = strip_citations(answer)
+    if support is None:
+        return text
+    wanted = {_normal(f) for f in facts(text)}
+    valid = [n for n in dict.fromkeys(citations(answer)) if 1 <= n <= len(passages)
+             and all(f in _normal(passages[n - 1].text + " " + passages[n - 1].section) for f in wanted)]
+    marks = "".join(f"[{n}]" for n in (valid or [support.n]))
+    end = len(text.rstrip(".!? "))
+    return f"{text[:end]} {marks}{text[end:]}"

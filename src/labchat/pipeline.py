@@ -1,0 +1,126 @@
+"""One question in, one checked and cited answer out: the path the CLI, the web chat and `eval` all share.
+
+retrieve chunks -> pick evidence sentences -> abstain if none is relevant -> stream the model's answer
+-> check its facts and citations -> repair it with the best sentence, quoted, if it invented anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+
+from labchat import check
+from labchat.embed import Embedder
+from labchat.errors import LabchatError
+from labchat.evidence import EvidencePicker, Passage
+from labchat.generate import Generator
+from labchat.index import build_index, load_index, staleness
+from labchat.prompt import ABSTAIN, build_messages
+from labchat.retrieve import Retriever
+from labchat.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 1000
+"""Longer questions are cut: the model's prompt must leave room for the passages."""
+_FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|he|she|his|her|this|that|these|those|there)\b|[它他她其]",
+                        re.IGNORECASE)
+
+
+@dataclass
+class Answer:
+    """Filled in as the answer streams; `done` is set on the last update."""
+
+    question: str
+    passages: list[Passage]
+    abstained: bool = False
+    text: str = ""
+    notice: str = ""
+    """Something the user should know about their question, such as that it was cut."""
+    repaired: bool = False
+    done: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def cited(self) -> list[int]:
+        return check.citations(self.text)
+
+    def to_dict(self) -> dict:
+        """The `ask --json` shape: `sources` are exactly the passages the model was given."""
+        return {"question": self.question, "answer": self.text, "abstained": self.abstained,
+                "sources": [asdict(p) for p in self.passages],
+                "timings": {k: round(self.timings.get(k, 0.0), 3)
+                            for k in ("retrieve_s", "first_token_s", "total_s")}}
+
+
+def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """A follow-up ("And who founded it?") is searched together with the question before it."""
+    if history and _FOLLOW_UP.search(question):
+        return f"{history[-1][0]} {question}"
+    return question
+
+
+class Pipeline:
+    """Loads the embedder, index and model once; `ask` is then cheap and safe to call from many threads."""
+
+    def __init__(self, settings: Settings, notify: Callable[[str], None] = log.info,
+                 generator: Generator | None = None) -> None:
+        self.settings = settings
+        self.embedder = Embedder(settings.embedder)
+        reason = staleness(settings)
+        if reason:
+            notify(f"{reason}: updating the index first")
+            notify(build_index(settings, self.embedder, notify=notify).summary())
+        index = load_index(settings, self.embedder.dim)
+        self.retriever = Retriever(index, self.embedder)
+        self.picker = EvidencePicker(index.chunks, self.embedder)
+        self.generator = generator or Generator(settings, notify)
+
+    def passages(self, query: str) -> list[Passage]:
+        hits = self.retriever.search(query, self.settings.top_chunks)
+        return self.picker.pick(query, hits, self.settings.max_passages, self.settings.context_chars)
+
+    def relevant(self, passages: Sequence[Passage]) -> bool:
+        """Whether the best passage holds enough of the question's rare words and meaning to answer it.
+
+        A word the corpus never uses (population, weather, stock) weighs most, so a question about it
+        scores low however close the rest of it is.
+        """
+        return bool(passages) and passages[0].score >= self.settings.min_relevance
+
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[Answer]:
+        """Yield the same `Answer` as it fills in; the last one has `done` set."""
+        question = " ".join(question.split())
+        if not question:
+            raise LabchatError("the question is empty: type a question about China's AI labs")
+        start = time.perf_counter()
+        answer = Answer(question=question[:MAX_QUESTION_CHARS], passages=[])
+        if len(question) > MAX_QUESTION_CHARS:
+            answer.notice = f"Your question was cut to its first {MAX_QUESTION_CHARS} characters."
+        query = search_query(answer.question, history)
+        answer.passages = self.passages(query)
+        answer.timings["retrieve_s"] = time.perf_counter() - start
+        if not self.relevant(answer.passages):
+            answer.abstained, answer.text = True, ABSTAIN
+        else:
+            for piece in self.generator.stream(build_messages(answer.question, answer.passages)):
+                answer.timings.setdefault("first_token_s", time.perf_counter() - start)
+                answer.text += piece
+                yield answer
+            self._finish(answer, query)
+        answer.timings.setdefault("first_token_s", time.perf_counter() - start)
+        answer.timings["total_s"] = time.perf_counter() - start
+        answer.done = True
+        yield answer
+
+    def _finish(self, answer: Answer, query: str) -> None:
+        """Replace an answer that invents facts, or says nothing, by the best passage, quoted and cited."""
+        text = check.tidy(answer.text)
+        if not check.answers_question(text, answer.question) or check.unsupported(
+                text, answer.passages[:1], query):
+            best = answer.passages[0]
+            text, answer.repaired = f"\u201c{best.text}\u201d [{best.n}]", True
+        answer.text = check.cite(text, answer.passages)
