@@ -1,0 +1,148 @@
+"""The `labchat` command: ask, index, serve, eval. Logic lives in the library; this file talks to the user."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from labchat.errors import LabchatError
+from labchat.settings import DEFAULT_MODEL, Settings
+
+if TYPE_CHECKING:
+    from labchat.pipeline import Answer, Pipeline
+
+
+def _say(message: str) -> None:
+    click.echo(f"labchat: {message}", err=True)
+
+
+class _Group(click.Group):
+    """Turns a `LabchatError` into one line on stderr and exit status 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LabchatError as err:
+            _say(str(err))
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            ctx.exit(130)
+
+
+def settings_options(command: Callable) -> Callable:
+    """--corpus, --index and --model for every command, each also read from a LABCHAT_* variable."""
+
+    @click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), envvar="LABCHAT_CORPUS",
+                  help="Folder of .md/.txt documents [default: the project's corpus/; env LABCHAT_CORPUS].")
+    @click.option("--index", "index_dir", type=click.Path(path_type=Path), envvar="LABCHAT_INDEX",
+                  help="Folder the index is kept in [default: the project's index/; env LABCHAT_INDEX].")
+    @click.option("--model", envvar="LABCHAT_MODEL",
+                  help=f"Transformers causal-LM name or folder [default: {DEFAULT_MODEL}; "
+                  "env LABCHAT_MODEL].")
+    @functools.wraps(command)
+    def wrapper(corpus_dir: Path | None, index_dir: Path | None, model: str | None, **kwargs: Any) -> Any:
+        settings = Settings().with_(corpus_dir=corpus_dir, index_dir=index_dir, model=model)
+        return command(settings, **kwargs)
+
+    return wrapper
+
+
+def _pipeline(settings: Settings) -> Pipeline:
+    from labchat.pipeline import Pipeline
+
+    return Pipeline(settings, notify=_say)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="labchat")
+def cli() -> None:
+    """Ask questions about China's AI labs, answered from your documents by a small local model."""
+    logging.basicConfig(level=logging.WARNING, format="labchat: %(message)s", stream=sys.stderr)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming text.")
+@settings_options
+def ask(settings: Settings, question: str, as_json: bool) -> None:
+    """Answer QUESTION from the documents, then list the passages it rests on."""
+    if not question.strip():
+        raise LabchatError("the question is empty: labchat ask \"Who founded Baichuan AI?\"")
+    stream = _pipeline(settings).ask(question)
+    if as_json:
+        *_, answer = stream
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        _print_answer(stream)
+
+
+def _print_answer(stream: Iterator[Answer]) -> None:
+    """Stream the text; if the checker replaced it, say so and print the replacement; then the sources."""
+    shown = ""
+    for answer in stream:
+        if answer.text.startswith(shown):
+            click.echo(answer.text[len(shown):], nl=False)
+        else:
+            click.echo("\n[the text above named facts no passage holds; the answer from the passages is:]")
+            click.echo(answer.text, nl=False)
+        shown = answer.text
+    click.echo()
+    if answer.notice:
+        _say(answer.notice)
+    click.echo("\nClosest passages:" if answer.abstained else "\nSources:")
+    for p in answer.passages:
+        mark = " (cited)" if p.n in answer.cited else ""
+        click.echo(f"[{p.n}] {p.path} \u2014 {p.section} (score {p.score:.2f}){mark}")
+        click.echo(f"    {p.text if len(p.text) <= 200 else p.text[:197] + '...'}")
+
+
+@cli.command()
+@settings_options
+def index(settings: Settings) -> None:
+    """Build or update the index: only files that changed are embedded again."""
+    from labchat.embed import Embedder
+    from labchat.index import build_index
+
+    report = build_index(settings, Embedder(settings.embedder), progress=True, notify=_say)
+    click.echo(report.summary())
+
+
+@cli.command()
+@click.option("--host", envvar="LABCHAT_HOST", default="127.0.0.1", show_default=True,
+              help="Address to bind; 127.0.0.1 keeps the chat on this machine [env LABCHAT_HOST].")
+@click.option("--port", envvar="LABCHAT_PORT", default=7860, show_default=True, type=int,
+              help="Port to listen on [env LABCHAT_PORT].")
+@settings_options
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Start the web chat (the same as `python app.py`)."""
+    from labchat.web import serve as serve_web
+
+    settings = settings.with_(host=host, port=port)
+    serve_web(settings, _pipeline(settings))
+
+
+@cli.command(name="eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="JSON-lines file to write one result per question to.")
+@settings_options
+def evaluate(settings: Settings, questions: Path, out: Path) -> None:
+    """Answer every question of QUESTIONS (shaped like shared/eval/dev.jsonl) and print the scores."""
+    from labchat import evaluate as ev
+
+    items = ev.read_questions(questions)
+    with click.progressbar(length=len(items), label="answering", file=sys.stderr) as bar:
+        records = ev.run(_pipeline(settings), items, progress=lambda done: bar.update(done - bar.pos))
+    ev.write_records(records, out)
+    click.echo(json.dumps(ev.score(items, records)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="labchat")
