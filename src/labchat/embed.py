@@ -28,6 +28,9 @@ class Embedder:
     def __init__(self, name: str) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars on every start are noise to a user
 
         path = embedder_path(name)
         try:

@@ -63,9 +63,6 @@ class Generator:
     def __init__(self, settings: Settings, notify: Callable[[str], None] = log.info) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
         source = settings.model
         if source == DEFAULT_MODEL:
             source = converted_dir(settings)

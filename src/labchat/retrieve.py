@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -55,6 +56,7 @@ class Retriever:
     def __init__(self, index: Index, embedder: Embedder) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
         self.chunks = index.chunks
         self.vectors = index.vectors
         self.embedder = embedder
