@@ -78,7 +78,12 @@ def best_support(answer: str, passages: Sequence[Passage]) -> Passage | None:
     wanted = {_normal(f) for f in facts(answer)}
     if not passages:
         return None
-    return max(passages, key=lambda p: (sum(f in _normal(p.text + " " + p.section) for f in wanted), -p.n))
+    return max(passages, key=lambda p: (len(_facts_in(p, wanted)), -p.n))
+
+
+def _facts_in(passage: Passage, wanted: set[str]) -> set[str]:
+    text = _normal(f"{passage.section} {passage.text}")
+    return {f for f in wanted if f in text}
 
 
 def cite(answer: str, passages: Sequence[Passage]) -> str:
@@ -87,12 +92,11 @@ def cite(answer: str, passages: Sequence[Passage]) -> str:
     A citation is only as good as the passage behind it, so any `[n]` the model wrote is checked.
     """
     support = best_support(answer, passages)
-    text = strip_citations(answer)
     if support is None:
-        return text
-    wanted = {_normal(f) for f in facts(text)}
-    valid = [n for n in dict.fromkeys(citations(answer)) if 1 <= n <= len(passages)
-             and all(f in _normal(passages[n - 1].text + " " + passages[n - 1].section) for f in wanted)]
-    marks = "".join(f"[{n}]" for n in (valid or [support.n]))
-    end = len(text.rstrip(".!? "))
-    return f"{text[:end]} {marks}{text[end:]}"
+        return strip_citations(answer)
+    wanted = {_normal(f) for f in facts(answer)}
+
+    cited = citations(answer)
+    if cited and all(1 <= n <= len(passages) and wanted <= _facts_in(passages[n - 1], wanted) for n in cited):
+        return answer
+    return f"{strip_citations(answer)} [{support.n}]"

@@ -90,7 +90,7 @@ def _print_answer(stream: Iterator[Answer]) -> None:
         if answer.text.startswith(shown):
             click.echo(answer.text[len(shown):], nl=False)
         else:
-            click.echo("\n[labchat could not check that text against the passages; what they say is:]")
+            click.echo("\n[checked against the passages, the answer is:]")
             click.echo(answer.text, nl=False)
         shown = answer.text
     click.echo()

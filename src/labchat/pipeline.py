@@ -73,7 +73,7 @@ class Pipeline:
         reason = staleness(settings)
         if reason:
             notify(f"{reason}: updating the index first")
-            notify(build_index(settings, self.embedder, notify=notify).summary())
+            build_index(settings, self.embedder)
         index = load_index(settings, self.embedder.dim)
         self.retriever = Retriever(index, self.embedder)
         self.picker = EvidencePicker(index.chunks, self.embedder)
