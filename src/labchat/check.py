@@ -65,6 +65,12 @@ def answers_question(answer: str, question: str) -> bool:
     return bool(new)
 
 
+def echoes_heading(answer: str, passages: Sequence[Passage]) -> bool:
+    """Repeating a passage's heading ("Model Lineage and Release Timeline") is not an answer."""
+    headings = {h.strip() for p in passages for h in p.section.split(" > ") if len(h.strip()) > 12}
+    return any(h in answer for h in headings)
+
+
 def citations(answer: str) -> list[int]:
     return [int(n) for n in _CITATION.findall(answer)]
 

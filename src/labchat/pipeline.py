@@ -21,6 +21,7 @@ from labchat.index import build_index, load_index, staleness
 from labchat.prompt import ABSTAIN, build_messages
 from labchat.retrieve import Retriever
 from labchat.settings import Settings
+from labchat.translate import find_aliases, to_english
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class Pipeline:
         index = load_index(settings, self.embedder.dim)
         self.retriever = Retriever(index, self.embedder)
         self.picker = EvidencePicker(index.chunks, self.embedder)
+        self.aliases = find_aliases(c.text for c in index.chunks)
         self.generator = generator or Generator(settings, notify)
 
     def passages(self, query: str) -> list[Passage]:
@@ -100,27 +102,28 @@ class Pipeline:
         answer = Answer(question=question[:MAX_QUESTION_CHARS], passages=[])
         if len(question) > MAX_QUESTION_CHARS:
             answer.notice = f"Your question was cut to its first {MAX_QUESTION_CHARS} characters."
-        query = search_query(answer.question, history)
+        english = to_english(answer.question, self.aliases)
+        query = search_query(english, history)
         answer.passages = self.passages(query)
         answer.timings["retrieve_s"] = time.perf_counter() - start
         if not self.relevant(answer.passages):
             answer.abstained, answer.text = True, ABSTAIN
         else:
-            for piece in self.generator.stream(build_messages(answer.question, answer.passages)):
+            for piece in self.generator.stream(build_messages(english, answer.passages)):
                 answer.timings.setdefault("first_token_s", time.perf_counter() - start)
                 answer.text += piece
                 yield answer
-            self._finish(answer, query)
+            self._finish(answer, english, query)
         answer.timings.setdefault("first_token_s", time.perf_counter() - start)
         answer.timings["total_s"] = time.perf_counter() - start
         answer.done = True
         yield answer
 
-    def _finish(self, answer: Answer, query: str) -> None:
+    def _finish(self, answer: Answer, question: str, query: str) -> None:
         """Replace an answer that invents facts, or says nothing, by the best passage, quoted and cited."""
         text = check.tidy(answer.text)
-        if not check.answers_question(text, answer.question) or check.unsupported(
-                text, answer.passages[:1], query):
+        if (not check.answers_question(text, question) or check.echoes_heading(text, answer.passages)
+                or check.unsupported(text, answer.passages[:1], query)):
             best = answer.passages[0]
             text, answer.repaired = f"\u201c{best.text}\u201d [{best.n}]", True
         answer.text = check.cite(text, answer.passages)
