@@ -132,16 +132,35 @@ def serve(settings: Settings, host: str, port: int) -> None:
 @click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="JSON-lines file to write one result per question to.")
+@click.option("--baseline/--no-baseline", default=True, show_default=True,
+              help="Also score LlamaIndex's default retrieval with a plain prompt, same embedder and model.")
 @settings_options
-def evaluate(settings: Settings, questions: Path, out: Path) -> None:
-    """Answer every question of QUESTIONS (shaped like shared/eval/dev.jsonl) and print the scores."""
+def evaluate(settings: Settings, questions: Path, out: Path, baseline: bool) -> None:
+    """Answer every question of QUESTIONS (shaped like shared/eval/dev.jsonl) and print the scores.
+
+    The first line is labchat's summary, as shared/eval/score.py prints it; with --baseline, a second
+    line scores the reference pipeline on the same questions in the same run.
+    """
     from labchat import evaluate as ev
 
     items = ev.read_questions(questions)
-    with click.progressbar(length=len(items), label="answering", file=sys.stderr) as bar:
-        records = ev.run(_pipeline(settings), items, progress=lambda done: bar.update(done - bar.pos))
+    pipeline = _pipeline(settings)
+    records = _answer_all("labchat", pipeline, items)
     ev.write_records(records, out)
     click.echo(json.dumps(ev.score(items, records)))
+    if baseline:
+        from labchat.baseline import Baseline
+
+        reference = _answer_all("baseline", Baseline(settings, pipeline.generator), items)
+        click.echo(json.dumps({"baseline": "llama-index VectorStoreIndex + plain prompt",
+                               **ev.score(items, reference)}))
+
+
+def _answer_all(label: str, pipeline: Any, items: list[dict]) -> list[dict]:
+    from labchat import evaluate as ev
+
+    with click.progressbar(length=len(items), label=label, file=sys.stderr) as bar:
+        return ev.run(pipeline, items, progress=lambda done: bar.update(done - bar.pos))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,9 +7,13 @@ import re
 import statistics
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from labchat.errors import LabchatError
 from labchat.pipeline import Answer, Pipeline
+
+if TYPE_CHECKING:
+    from labchat.baseline import Baseline
 
 MAX_ANSWER_CHARS = 400
 
@@ -34,8 +38,8 @@ def record(qid: str, answer: Answer) -> dict:
     return {"id": qid, **fields, "latency_s": timings["total_s"], "first_token_s": timings["first_token_s"]}
 
 
-def run(pipeline: Pipeline, questions: list[dict], progress: Callable[[int], None] = lambda _: None
-        ) -> list[dict]:
+def run(pipeline: Pipeline | Baseline, questions: list[dict],
+        progress: Callable[[int], None] = lambda _: None) -> list[dict]:
     records = []
     for i, q in enumerate(questions):
         records.append(record(q["id"], final(pipeline.ask(q["question"]))))

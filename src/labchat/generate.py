@@ -79,17 +79,22 @@ class Generator:
         self.model.eval()
         self.max_new_tokens = settings.max_new_tokens
 
-    def stream(self, messages: list[dict[str, str]], max_new_tokens: int | None = None) -> Iterator[str]:
-        """Greedy decoding in a worker thread, read through `TextIteratorStreamer`."""
+    def stream(self, messages: list[dict[str, str]], one_line: bool = True) -> Iterator[str]:
+        """Greedy decoding in a worker thread, read through `TextIteratorStreamer`.
+
+        `one_line` stops at the first line break: labchat asks for one sentence, and what a small
+        model writes after it is filler.
+        """
         import torch
         from transformers import TextIteratorStreamer
 
         inputs = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True,
                                                     return_tensors="pt", return_dict=True)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        kwargs = dict(**inputs, streamer=streamer, do_sample=False, tokenizer=self.tokenizer,
-                      stop_strings=["\n"], max_new_tokens=max_new_tokens or self.max_new_tokens,
+        kwargs = dict(**inputs, streamer=streamer, do_sample=False, max_new_tokens=self.max_new_tokens,
                       pad_token_id=self.tokenizer.eos_token_id)
+        if one_line:
+            kwargs.update(stop_strings=["\n"], tokenizer=self.tokenizer)
 
         failure: list[BaseException] = []
 
