@@ -80,13 +80,18 @@ def read_manifest(index_dir: Path) -> dict | None:
 
 
 def staleness(settings: Settings) -> str | None:
-    """Why the index cannot be used as it is (missing, other settings, corpus changed), or None."""
+    """Why the index must be rebuilt before use (missing, other chunking, corpus changed), or None.
+
+    An index from another embedder is not stale but foreign: `load_index` refuses it, so a user who
+    pointed --index at the wrong folder is told instead of having it overwritten.
+    """
     manifest = read_manifest(settings.index_dir)
     if manifest is None:
         return f"no index in {settings.index_dir}"
-    if manifest.get("embedder") != settings.embedder or manifest.get("chunking", {}).get(
-            "chunk_chars") != settings.chunk_chars:
-        return "the index was built with other settings"
+    if manifest.get("embedder") != settings.embedder:
+        return None
+    if manifest.get("chunking", {}).get("chunk_chars") != settings.chunk_chars:
+        return "the index was built with other chunking settings"
     known = {**manifest.get("files", {}), **manifest.get("skipped", {})}
     current = corpus_digests(settings.corpus_dir)
     changed = sorted(p for p in current.keys() | known.keys() if current.get(p) != known.get(p))
