@@ -45,8 +45,9 @@ _WANTS_NAME = re.compile(r"^\s*(?:who|whom|whose)\b", re.IGNORECASE)
 
 
 def tidy(answer: str) -> str:
-    """Drop the filler a small model puts before its answer ("The answer is: ...")."""
-    return _FILLER.sub("", answer.strip()).strip()
+    """Drop the filler a small model puts around its answer ("The answer is: ...", a repeated sentence)."""
+    sentences = [_FILLER.sub("", s).strip() for s in re.split(r"(?<=[.!?])\s+", answer.strip())]
+    return " ".join(dict.fromkeys(s for s in sentences if s))
 
 
 def answers_question(answer: str, question: str) -> bool:

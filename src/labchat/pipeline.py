@@ -58,9 +58,14 @@ class Answer:
 
 
 def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:
-    """A follow-up ("And who founded it?") is searched together with the question before it."""
+    """A follow-up ("And who founded it?") is searched with the names the question before it asked about.
+
+    Only the names carry over: the rest of the earlier question (its "raise", "round") would pull the
+    search back to what was already answered.
+    """
     if history and _FOLLOW_UP.search(question):
-        return f"{history[-1][0]} {question}"
+        names = sorted(n for n in check.facts(history[-1][0]) if not n[0].isdigit())
+        return f"{question} {' '.join(names)}"
     return question
 
 

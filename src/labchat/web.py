@@ -1,0 +1,231 @@
+"""The web chat: `labchat serve` and `python app.py` start it; the answers come from the same `Pipeline.ask`.
+
+Everything a document says reaches the page escaped: passage and answer text is user data, so a `<script>`
+or a `javascript:` link in a document must show as text, never run.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Iterator
+
+import gradio as gr
+
+from labchat.errors import LabchatError
+from labchat.pipeline import Answer, Pipeline
+from labchat.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TITLE = "labchat — China's AI labs, answered from your documents"
+SUBTITLE = ("Ask about founders, funding, models and research. A small local model answers from your "
+            "documents and cites the passages it used.")
+EXAMPLES = [
+    "How much did Baichuan raise in its Series B round?",
+    "What context length does Hunyuan-Large support?",
+    "Who founded 01.AI?",
+    "小红书发布了什么模型\uff1f",
+]
+CONCURRENCY = 2
+"""Answers generated at once. Each `Pipeline.ask` decodes in its own thread, so this is safe; generation is
+CPU-bound, so more than two in parallel only slows every answer down, while two lets a short answer (or an
+abstention, which needs no generation) go through while a long one streams. Others wait in the queue."""
+THINKING = "_Reading the documents…_"
+
+Message = dict[str, str]
+Turn = tuple[str, str]
+
+
+_HEADER_CSS = """
+.lc-header { padding: 6px 2px 2px; }
+.lc-header h1 { margin: 0 0 4px; font-size: 1.55rem; font-weight: 700; letter-spacing: -0.01em;
+  color: var(--body-text-color); }
+.lc-header p { margin: 0; color: var(--body-text-color-subdued); font-size: 0.95rem; }
+.lc-header .lc-setup { margin-top: 2px; font-size: 0.8rem; }
+.lc-header code { font-size: 0.78rem; }
+"""
+
+_SOURCES_CSS = """
+.lc-sources { display: flex; flex-direction: column; gap: 10px; }
+.lc-head { display: flex; align-items: baseline; justify-content: space-between; gap: 8px; }
+.lc-head h2 { margin: 0; font-size: 1.05rem; font-weight: 700; color: var(--body-text-color); }
+.lc-meta { font-size: 0.8rem; color: var(--body-text-color-subdued); }
+.lc-note { margin: 0; padding: 8px 10px; border-radius: 8px; font-size: 0.88rem;
+  background: var(--color-accent-soft); color: var(--body-text-color); }
+.lc-note.lc-abstain { background: #fef3c7; color: #78350f; }
+.lc-empty { margin: 0; padding: 14px; border: 1px dashed var(--border-color-primary); border-radius: 10px;
+  color: var(--body-text-color-subdued); font-size: 0.92rem; line-height: 1.5; }
+.lc-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 10px 12px;
+  background: var(--background-fill-primary); }
+.lc-card.lc-cited { border-color: var(--color-accent); box-shadow: inset 3px 0 0 var(--color-accent); }
+.lc-card header { display: flex; align-items: center; gap: 8px; margin-bottom: 4px; }
+.lc-num { font-weight: 700; font-variant-numeric: tabular-nums; color: var(--body-text-color); }
+.lc-badge { font-size: 0.72rem; font-weight: 600; text-transform: uppercase; letter-spacing: 0.04em;
+  padding: 1px 7px; border-radius: 999px; background: var(--color-accent); color: white; }
+.lc-score { margin-left: auto; font-size: 0.78rem; color: var(--body-text-color-subdued);
+  font-variant-numeric: tabular-nums; }
+.lc-section { font-size: 0.82rem; font-weight: 600; color: var(--body-text-color-subdued); }
+.lc-text { margin: 6px 0; font-size: 0.92rem; line-height: 1.45; color: var(--body-text-color);
+  overflow-wrap: anywhere; }
+.lc-file { font-size: 0.76rem; font-family: var(--font-mono); color: var(--body-text-color-subdued);
+  overflow-wrap: anywhere; }
+"""
+
+_CSS = """
+.gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
+#lc-question .submit-button { background: var(--button-primary-background-fill); font-weight: 600;
+  color: var(--button-primary-text-color); border-radius: var(--radius-md); padding: 0 18px; }
+#lc-question .submit-button:hover { background: var(--button-primary-background-fill-hover); }
+#lc-sources-col { max-height: max(calc(100vh - 190px), 480px); overflow-y: auto; padding-right: 4px; }
+"""
+
+
+def build_app(settings: Settings, pipeline: Pipeline) -> gr.Blocks:
+    """The chat page, not yet running: `serve` launches it, tests start it on a free port."""
+    with gr.Blocks(title="labchat", analytics_enabled=False) as app:
+        turns = gr.State([])  # this session's [(question, answer), ...]; gr.State is per browser session
+        gr.HTML(_header(settings), css_template=_HEADER_CSS, js_on_load=None)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=420):
+                chat = gr.Chatbot(
+                    elem_id="lc-chat", show_label=False, height="calc(100vh - 380px)", min_height=320,
+                    layout="bubble",
+                    placeholder="**Ask a question about China's AI labs.**<br>Answers come only from "
+                                "the documents in the corpus, with citations like [1].",
+                    sanitize_html=True, allow_tags=False, latex_delimiters=[],
+                    buttons=["copy"], feedback_options=None,
+                )
+                question = gr.Textbox(
+                    elem_id="lc-question", show_label=False, lines=1, max_lines=4, autofocus=True,
+                    placeholder="Ask about a lab, a model, a founder or a funding round…",
+                    submit_btn="Ask",
+                )
+                examples = gr.Examples(EXAMPLES, inputs=question, label="Try one of these")
+            with gr.Column(scale=2, min_width=320, elem_id="lc-sources-col"):
+                sources = gr.HTML(sources_html(None), css_template=_SOURCES_CSS, js_on_load=None,
+                                  elem_id="lc-sources")
+
+        def respond(text: str, messages: list[Message], history: list[Turn]) -> Iterator[tuple]:
+            yield from _respond(pipeline, text, messages, history)
+
+        # "always_last": a question sent while the previous answer still streams runs right after it,
+        # instead of being dropped (Gradio's default for submit).
+        question.submit(respond, [question, chat, turns], [question, chat, sources, turns],
+                        concurrency_limit=CONCURRENCY, trigger_mode="always_last")
+        examples.load_input_event.then(respond, [question, chat, turns], [question, chat, sources, turns],
+                                       concurrency_limit=CONCURRENCY)  # one click asks the example
+        chat.clear(lambda: ([], sources_html(None)), outputs=[turns, sources])
+    app.queue(default_concurrency_limit=CONCURRENCY)
+    return app
+
+
+def _header(settings: Settings) -> str:
+    setup = (f"Model <code>{html.escape(settings.model)}</code> on this machine \u00b7 documents in "
+             f"<code>{html.escape(settings.corpus_dir.name)}/</code>")
+    return (f'<header class="lc-header"><h1>{html.escape(TITLE)}</h1><p>{html.escape(SUBTITLE)}</p>'
+            f'<p class="lc-setup">{setup}</p></header>')
+
+
+def launch(app: gr.Blocks, settings: Settings, *, block: bool = True) -> None:
+    """Serve on settings.host/port only, never through a public share link.
+
+    Gradio 6 takes the theme and page CSS at launch, not in `gr.Blocks`, so every caller goes through here.
+    """
+    app.launch(server_name=settings.host, server_port=settings.port, share=False,
+               prevent_thread_lock=not block, theme=_theme(), css=_CSS,
+               footer_links=["gradio", "settings"], run_history=False, quiet=not block)
+
+
+def _theme() -> gr.themes.Base:
+    """Soft, with IBM Plex Sans (shipped with Gradio, so no font is fetched from the internet)."""
+    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=(
+        gr.themes.LocalFont("IBM Plex Sans", weights=(400, 600, 700)), "ui-sans-serif", "system-ui",
+        "sans-serif"))
+
+
+def serve(settings: Settings, pipeline: Pipeline) -> None:
+    """Start the web chat and block until it is stopped."""
+    launch(build_app(settings, pipeline), settings)
+
+
+def _respond(pipeline: Pipeline, text: str, messages: list[Message],
+             history: list[Turn]) -> Iterator[tuple]:
+    """Stream one answer: yields (question box, chat, sources, history) as the answer fills in."""
+    if not text.strip():
+        gr.Warning("Type a question first, for example: Who founded 01.AI?", duration=5)
+        yield "", gr.skip(), gr.skip(), gr.skip()
+        return
+    messages = [*messages, {"role": "user", "content": _md_text(text)},
+                {"role": "assistant", "content": THINKING}]
+    yield "", messages, gr.skip(), gr.skip()
+    turn = len(history) + 1
+    try:
+        for answer in pipeline.ask(text, history):
+            messages[-1] = {"role": "assistant", "content": chat_text(answer)}
+            if answer.done:  # only answered questions become context for the next one
+                history = [*history, (answer.question, answer.text)]
+            yield gr.skip(), messages, sources_html(answer, turn), history
+    except LabchatError as err:
+        messages[-1] = {"role": "assistant", "content": f"⚠️ {_md_text(str(err))}"}
+        yield gr.skip(), messages, gr.skip(), gr.skip()
+    except Exception:  # the page gets one friendly line; the traceback goes to the server log only
+        log.exception("answering %r failed", text)
+        messages[-1] = {"role": "assistant",
+                        "content": "⚠️ Something went wrong while answering. Please try again."}
+        yield gr.skip(), messages, gr.skip(), gr.skip()
+
+
+def _md_text(text: str) -> str:
+    """Document or user text made inert for the chat's Markdown: no HTML, no links or images."""
+    return html.escape(text, quote=False).replace("](", "]\\(")
+
+
+def chat_text(answer: Answer) -> str:
+    """The whole message for the chat bubble (the checker may rewrite the streamed text at the end)."""
+    text = _md_text(answer.text) if answer.text else THINKING
+    notes = []
+    if answer.done and answer.abstained:
+        notes.append("The closest passages are shown beside the chat.")
+    if answer.done and answer.repaired:
+        notes.append("Quoted from the documents: the model's own wording named facts no passage holds.")
+    if answer.notice:
+        notes.append(_md_text(answer.notice))
+    return "\n\n".join([text, *(f"_{note}_" for note in notes)])
+
+
+def sources_html(answer: Answer | None, turn: int = 0) -> str:
+    """The passages an answer rests on, cited ones marked; every piece of document text is escaped."""
+    if answer is None:
+        return ('<div class="lc-sources" data-state="empty"><div class="lc-head"><h2>Sources</h2></div>'
+                '<p class="lc-empty">The passages each answer is drawn from appear here, '
+                "with the ones it cites marked.</p></div>")
+    cited = set(answer.cited)
+    state = "done" if answer.done else "streaming"
+    if answer.abstained:
+        title = "Closest passages"
+        note = ('<p class="lc-note lc-abstain">The documents do not answer this question. '
+                "These are the nearest passages found.</p>")
+    else:
+        title = "Sources"
+        note = ""
+    meta = f"answered in {answer.timings['total_s']:.1f} s" if answer.done else "answering…"
+    cards = "".join(_card(p.n, p.path, p.section, p.text, p.score, p.n in cited) for p in answer.passages)
+    if not answer.passages:
+        cards = '<p class="lc-empty">No passage in the documents matched this question.</p>'
+    return (f'<div class="lc-sources" data-state="{state}" data-turn="{turn}" '
+            f'data-abstained="{str(answer.abstained).lower()}">'
+            f'<div class="lc-head"><h2>{title}</h2><span class="lc-meta">{meta}</span></div>'
+            f"{note}{cards}</div>")
+
+
+def _card(n: int, path: str, section: str, text: str, score: float, cited: bool) -> str:
+    esc = html.escape
+    crumbs = " \u203a ".join(esc(part) for part in section.split(" > "))
+    badge = '<span class="lc-badge">cited</span>' if cited else ""
+    return (f'<article class="lc-card{" lc-cited" if cited else ""}" data-n="{n}">'
+            f'<header><span class="lc-num">[{n}]</span>{badge}'
+            f'<span class="lc-score" title="relevance score">score {score:.2f}</span></header>'
+            f'<div class="lc-section">{crumbs}</div>'
+            f'<p class="lc-text">{esc(text)}</p>'
+            f'<div class="lc-file">{esc(path)}</div></article>')
