@@ -134,7 +134,7 @@ def launch(app: gr.Blocks, settings: Settings, *, block: bool = True) -> None:
     """
     app.launch(server_name=settings.host, server_port=settings.port, share=False,
                prevent_thread_lock=not block, theme=_theme(), css=_CSS,
-               footer_links=["gradio", "settings"], run_history=False, quiet=not block)
+               footer_links=["gradio", "settings"], run_history=False, quiet=True)
 
 
 def _theme() -> gr.themes.Base:
@@ -145,8 +145,14 @@ def _theme() -> gr.themes.Base:
 
 
 def serve(settings: Settings, pipeline: Pipeline) -> None:
-    """Start the web chat and block until it is stopped."""
-    launch(build_app(settings, pipeline), settings)
+    """Start the web chat and block until it is stopped (Gradio's own banner suggests a public link)."""
+    app = build_app(settings, pipeline)
+    try:
+        launch(app, settings, block=False)
+    except OSError as err:
+        raise LabchatError(f"{settings.host}:{settings.port} is in use: pass another --port") from err
+    print(f"labchat: the chat is on http://{settings.host}:{settings.port} (Ctrl+C stops it)", flush=True)
+    app.block_thread()
 
 
 def _respond(pipeline: Pipeline, text: str, messages: list[Message],
