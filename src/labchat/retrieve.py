@@ -17,7 +17,9 @@ _WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*|[\u3400-\u4dbf\u4e00-\u9fff]+"
 STOPWORDS = frozenset(
     "a an and are as at be been by can could did do does for from has have how i in is it its "
     "many much of on or that the their there these this to up was were what when where which who "
-    "whom whose why will with would me tell about any some into than then them they we you your".split())
+    "whom whose why will with would me tell about any some into than then them they we you your "
+    # prepositions and light verbs: a question's "run before", "take", "called" says nothing of its topic
+    "before after inside off over under run take call called get make use".split())
 RRF_K = 60
 """Reciprocal-rank-fusion constant from Cormack et al. (2009); it damps the weight of the top ranks."""
 

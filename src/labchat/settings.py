@@ -35,7 +35,7 @@ class Settings:
     """Evidence sentences put in front of the model."""
     context_chars: int = 2400
     """Budget of passage text put in front of the model for one question."""
-    min_relevance: float = 0.95
+    min_relevance: float = 0.97
     """Score the best passage must reach (rare-word overlap plus cosine similarity), or labchat abstains."""
     max_new_tokens: int = 96
     host: str = "127.0.0.1"

@@ -24,7 +24,8 @@ GLOSSARY = {
     "杭州": "Hangzhou", "广州": "Guangzhou", "腾讯": "Tencent", "百度": "Baidu", "阿里巴巴": "Alibaba",
     "阿里": "Alibaba", "华为": "Huawei", "月之暗面": "Moonshot AI", "智谱": "Zhipu", "深度求索": "DeepSeek",
     "通义千问": "Qwen", "文心一言": "ERNIE Bot", "混元": "Hunyuan", "元宝": "Yuanbao", "微信": "WeChat",
-    "天气": "weather", "股价": "stock price", "人口": "population", "首都": "capital",
+    "今天": "today", "明天": "tomorrow", "天气": "weather", "股价": "stock price", "人口": "population",
+    "首都": "capital",
 }
 
 

@@ -1,0 +1,228 @@
+"""Reading the corpus (decoding, mojibake repair, front matter, odd files) and cutting it into chunks."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from labchat.chunking import Chunk, chunk_file
+from labchat.embed import Embedder
+from labchat.index import build_index, load_index, staleness
+from labchat.ingest import SourceFile, read_file
+from labchat.settings import PROJECT_DIR, Settings
+
+CORPUS = PROJECT_DIR / "corpus"
+LABS = "chinese-llm-labs.md"
+HUBS = "china-ai-hubs.md"
+REPAIRED = ["百川智能", "智谱清言", "零一万物", "商汤科技", "小红书", "Step函数",
+            "✅", "❌", "—", "¥0.58", "🇨🇳"]
+DEBRIS = ["\u201aÄ", "Ê", "√", "Ã"]
+"""What UTF-8 read as Mac Roman leaves behind; `\u201a` is the low quote (not a comma) of the first."""
+
+
+def _read(name: str) -> SourceFile:
+    source = read_file(CORPUS / name, CORPUS)
+    assert source is not None, f"{name} was skipped"
+    return source
+
+
+def _corpus_chunks(settings: Settings) -> list[Chunk]:
+    return [c for name in (LABS, HUBS) for c in chunk_file(_read(name), settings.chunk_chars)]
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+def test_raw_labs_file_really_is_mojibake() -> None:
+    """Guards the next test: the file on disk holds the debris, so the repair is what removes it."""
+    raw = (CORPUS / LABS).read_text(encoding="utf-8")
+    assert "百川智能" not in raw
+    assert any(debris in raw for debris in DEBRIS)
+
+
+@pytest.mark.parametrize("word", REPAIRED)
+def test_labs_file_mojibake_is_repaired(word: str) -> None:
+    assert word in _read(LABS).text
+
+
+@pytest.mark.parametrize("debris", DEBRIS)
+def test_labs_file_has_no_mojibake_debris(debris: str) -> None:
+    text = _read(LABS).text
+    assert debris not in text, text[max(text.find(debris) - 40, 0):text.find(debris) + 40]
+
+
+def test_front_matter_becomes_metadata_not_text() -> None:
+    source = _read(HUBS)
+    assert source.metadata["title"] == "China's Leading AI Hubs and Models"
+    assert not source.text.startswith("---")
+    for front_matter in ("title:", "layout: post", "x-ai/grok-4-fast", "China's Leading AI Hubs and Models"):
+        assert front_matter not in source.text
+    assert source.text.startswith("In Hangzhou, DeepSeek AI")
+
+
+def test_source_paths_are_relative_and_digests_are_sha256() -> None:
+    import hashlib
+
+    source = _read(LABS)
+    assert source.path == LABS
+    assert source.digest == hashlib.sha256((CORPUS / LABS).read_bytes()).hexdigest()
+
+
+GOOD = "# Zorblax Lab\n\nZorblax Lab trained the Quillfeather model on 512 abacus cores in Chengdu.\n"
+UTF16 = "# Hexapod AI\n\nHexapod AI (六足智能) charges ¥0.58 per million tokens for its Beetle-3 model ✅.\n"
+ODD_FILES: dict[str, bytes] = {
+    "logo.md": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10" + bytes(range(256)),
+    "nuls.txt": b"looks like text\x00\x00\x00but holds NUL bytes\x00",
+    "latin1.md": "Café résumé naïve, written as Latin-1".encode("latin-1"),
+}
+
+
+@pytest.fixture
+def odd_corpus(tmp_path: Path) -> Settings:
+    """A corpus of one ordinary file, three unreadable ones, an empty one and a UTF-16 one."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.md").write_text(GOOD, encoding="utf-8")
+    for name, data in ODD_FILES.items():
+        (corpus / name).write_bytes(data)
+    (corpus / "empty.md").write_bytes(b"")
+    (corpus / "utf16.md").write_bytes(UTF16.encode("utf-16"))
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+
+
+@pytest.mark.parametrize("name", sorted(ODD_FILES))
+def test_unreadable_file_is_skipped_with_a_warning_naming_it(
+        name: str, odd_corpus: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        source = read_file(odd_corpus.corpus_dir / name, odd_corpus.corpus_dir)
+    assert source is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(name in message for message in warnings), warnings
+
+
+def test_empty_file_adds_nothing(odd_corpus: Settings) -> None:
+    assert read_file(odd_corpus.corpus_dir / "empty.md", odd_corpus.corpus_dir) is None
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_with_bom_is_read(encoding: str, tmp_path: Path) -> None:
+    data = UTF16.encode(encoding)
+    if encoding == "utf-16-be":
+        data = "\ufeff".encode(encoding) + data
+    (tmp_path / "doc.md").write_bytes(data)
+    source = read_file(tmp_path / "doc.md", tmp_path)
+    assert source is not None
+    assert source.text == UTF16
+
+
+def test_odd_files_do_not_stop_build_index(
+        odd_corpus: Settings, embedder: Embedder, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        report = build_index(odd_corpus, embedder)
+    assert report.files == 2
+    index = load_index(odd_corpus, embedder.dim)
+    assert {c.path for c in index.chunks} == {"good.md", "utf16.md"}
+    assert any("六足智能" in c.text for c in index.chunks)
+    warned = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert all(name in warned for name in ODD_FILES)
+    # Skipped files are remembered: the index does not look out of date (and rebuild) on every start.
+    assert staleness(odd_corpus) is None
+    assert build_index(odd_corpus, embedder).embedded == 0
+
+
+# --- chunking ------------------------------------------------------------------------------------------
+
+
+def test_chunks_carry_path_and_heading_path(settings: Settings) -> None:
+    chunks = chunk_file(_read(LABS), settings.chunk_chars)
+    assert {c.path for c in chunks} == {LABS}
+    funding = [c for c in chunks if c.section == "Baichuan AI > Funding and Investment"]
+    assert any("$691M" in c.text for c in funding), [c.section for c in chunks if "$691M" in c.text]
+    assert all(c.section for c in chunks)
+    assert all(c.section in c.search_text for c in chunks)
+
+
+def _table_runs(text: str) -> list[list[str]]:
+    """Consecutive lines of a chunk that are table rows."""
+    runs: list[list[str]] = []
+    previous = False
+    for line in text.split("\n"):
+        row = line.lstrip().startswith("|")
+        if row and previous:
+            runs[-1].append(line)
+        elif row:
+            runs.append([line])
+        previous = row
+    return runs
+
+
+def _is_separator(line: str) -> bool:
+    return set(line.strip()) <= set("|-: ") and "-" in line
+
+
+def _content_lines(text: str) -> list[str]:
+    """A chunk's lines, without a leading table header (which is repeated, not content)."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if len(lines) > 2 and lines[0].startswith("|") and _is_separator(lines[1]):
+        lines = lines[2:]
+    return lines
+
+
+def _assert_well_cut(chunks: list[Chunk], max_chars: int) -> None:
+    for chunk in chunks:
+        for line in chunk.text.split("\n"):
+            if line.lstrip().startswith("|"):
+                assert line.rstrip().endswith("|"), f"table row cut in {chunk.section!r}: {line!r}"
+        for run in _table_runs(chunk.text):
+            assert len(run) >= 2 and _is_separator(run[1]), f"table piece without its header: {run[:2]}"
+        if len(chunk.text) > max_chars:
+            assert len(_content_lines(chunk.text)) == 1, f"{len(chunk.text)} chars: {chunk.text[:120]!r}"
+
+
+def test_corpus_chunks_keep_tables_whole_and_fit_the_limit(settings: Settings) -> None:
+    chunks = _corpus_chunks(settings)
+    assert len(chunks) > 100
+    assert any(_table_runs(c.text) for c in chunks)
+    _assert_well_cut(chunks, settings.chunk_chars)
+
+
+TABLE_HEADER = "| Model | Parameters | Context | Released |\n|---|---|---|---|"
+
+
+def _doc(body: str) -> SourceFile:
+    return SourceFile(path="doc.md", text=body, digest="0")
+
+
+def test_long_table_is_split_between_rows_with_its_header_repeated(settings: Settings) -> None:
+    rows = [f"| Beetle-{i:02d} | {i * 7}B | {2 ** (i % 8)}K | 20{10 + i % 15} |" for i in range(40)]
+    chunks = chunk_file(_doc("# Hexapod AI\n\n## Models\n\n" + TABLE_HEADER + "\n" + "\n".join(rows) + "\n"),
+                        settings.chunk_chars)
+    assert len(chunks) > 2
+    _assert_well_cut(chunks, settings.chunk_chars)
+    for chunk in chunks:
+        assert chunk.text.startswith(TABLE_HEADER + "\n"), chunk.text[:80]
+        assert chunk.section == "Hexapod AI > Models"
+    cut_rows = [line for c in chunks for line in c.text.split("\n")[2:]]
+    assert cut_rows == rows
+
+
+def test_long_prose_and_lists_are_split_between_sentences_and_items(settings: Settings) -> None:
+    sentences = [f"Hexapod AI released model number {i} with {i * 3} billion parameters." for i in range(30)]
+    items = [f"- Item {i}: a list entry about Beetle-{i} and its benchmark scores" for i in range(30)]
+    body = "# Hexapod AI\n\n" + " ".join(sentences) + "\n\n" + "\n".join(items) + "\n"
+    chunks = chunk_file(_doc(body), settings.chunk_chars)
+    assert all(len(c.text) <= settings.chunk_chars for c in chunks), [len(c.text) for c in chunks]
+    text = " ".join(c.text for c in chunks)
+    assert all(s in text for s in sentences)
+    assert all(item in text for item in items)
+
+
+def test_only_an_unsplittable_line_may_exceed_the_limit(settings: Settings) -> None:
+    line = "Hexapod-" + "x" * 500
+    body = f"# Hexapod AI\n\nShort intro.\n\n{line}\n\nShort outro.\n"
+    chunks = chunk_file(_doc(body), settings.chunk_chars)
+    long = [c for c in chunks if len(c.text) > settings.chunk_chars]
+    assert [c.text for c in long] == [line]
+    _assert_well_cut(chunks, settings.chunk_chars)

@@ -1,0 +1,78 @@
+"""Retrieval: the sentence that answers a question is among the passages put in front of the model.
+
+Chinese questions are translated inside `Pipeline.ask` before the search, so their passages are checked
+in test_answer.py, on what `ask` shows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from labchat.evaluate import _norm
+from labchat.evidence import Passage
+from labchat.pipeline import Pipeline
+
+DATA = Path(__file__).parent / "data"
+CONTEXT_BUDGET = 2400
+
+DEV = [
+    ("d02", "How much did Baichuan raise in its Series B round?", "Raised $691M Series B funding"),
+    ("d03", "What context length does Hunyuan-Large support?", "MoE, 256K context"),
+    ("d07", "Who founded 01.AI?", "founded by renowned AI investor and executive Kai-Fu Lee"),
+    ("d10", "In which city is StepFun headquartered?", "Headquartered in Xuhui, Shanghai"),
+    ("d11", "How many GPUs does SenseTime's SenseCore infrastructure have?",
+     "27,000 GPUs providing 5,000+ petaflops"),
+    ("d14", "How many GPU hours did dots.llm1 pre-training take?", "1.46M GPU hours pre-training"),
+    ("d15", "Who founded Moonshot AI?", "Founded in March 2023 by Yang Zhilin, Zhou Xinyu, and Wu Yuxin"),
+    ("d19", "What is the Hunyuan-powered chatbot inside WeChat called?", "Yuanbao AI chatbot"),
+]
+
+
+def _answerable(name: str) -> list[tuple[str, str, str]]:
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line) for line in lines if line.strip()]
+    return [(q["id"], q["question"], q["evidence"]) for q in questions if q.get("answerable", True)]
+
+
+def _holds(evidence: str, passages: list[Passage]) -> bool:
+    """The official scorer's test: evidence inside a passage, ignoring case, markup and spacing."""
+    return any(_norm(evidence) in _norm(p.text) for p in passages)
+
+
+def _check_passages(pipeline: Pipeline, question: str, evidence: str) -> None:
+    passages = pipeline.passages(question)
+    shown = "\n".join(f"[{p.n}] {p.section}: {p.text}" for p in passages)
+    assert _holds(evidence, passages), f"evidence {evidence!r} not in:\n{shown}"
+    assert [p.n for p in passages] == list(range(1, len(passages) + 1))
+    assert len(passages) <= pipeline.settings.max_passages
+    assert sum(len(p.text) for p in passages) <= min(pipeline.settings.context_chars, CONTEXT_BUDGET)
+
+
+@pytest.mark.parametrize(("qid", "question", "evidence"), DEV, ids=[q[0] for q in DEV])
+def test_dev_question_evidence_is_in_the_passages(
+        qid: str, question: str, evidence: str, pipeline: Pipeline) -> None:
+    _check_passages(pipeline, question, evidence)
+
+
+OWN = _answerable("questions.jsonl")
+
+
+@pytest.mark.parametrize(("qid", "question", "evidence"), OWN, ids=[q[0] for q in OWN])
+def test_own_question_evidence_is_in_the_passages(
+        qid: str, question: str, evidence: str, pipeline: Pipeline) -> None:
+    _check_passages(pipeline, question, evidence)
+
+
+def test_passages_come_from_the_retrieved_chunks(pipeline: Pipeline) -> None:
+    question = DEV[0][1]
+    hits = pipeline.retriever.search(question, pipeline.settings.top_chunks)
+    assert 0 < len(hits) <= pipeline.settings.top_chunks
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    passages = pipeline.picker.pick(question, hits, pipeline.settings.max_passages,
+                                    pipeline.settings.context_chars)
+    assert passages == pipeline.passages(question)
+    for p in passages:
+        assert any(p.path == h.chunk.path and p.section == h.chunk.section for h in hits)
