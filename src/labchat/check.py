@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 
 from labchat.evidence import Passage
+from labchat.retrieve import tokenize
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
@@ -57,6 +58,8 @@ def answers_question(answer: str, question: str) -> bool:
     """
     if " > " in answer or len(answer) > 300:  # echoed the passage headings or copied the prompt
         return False
+    if len(answer.split()) < 4 or not set(tokenize(answer)) & set(tokenize(question)):
+        return False  # a bare "6.12M." cannot be told apart from the wrong number of the same passage
     new = facts(answer) - facts(question)
     if _WANTS_NUMBER.search(question):
         return any(_NUMBER_WORDS.search(f) for f in new) or bool(_NUMBER_WORDS.search(

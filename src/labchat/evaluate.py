@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from labchat.errors import LabchatError
-from labchat.pipeline import Answer, Pipeline
+from labchat.pipeline import MAX_ANSWER_CHARS, Answer, Pipeline
 
 if TYPE_CHECKING:
     from labchat.baseline import Baseline
 
-MAX_ANSWER_CHARS = 400
 
 
 def read_questions(path: Path) -> list[dict]:

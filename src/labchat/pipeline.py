@@ -25,6 +25,8 @@ from labchat.translate import find_aliases, to_english
 
 log = logging.getLogger(__name__)
 
+MAX_ANSWER_CHARS = 400
+"""An answer is one or two lines; the passages beside it hold the rest."""
 MAX_QUESTION_CHARS = 1000
 """Longer questions are cut: the model's prompt must leave room for the passages."""
 _FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|he|she|his|her|this|that|these|those|there)\b|[它他她其]",
@@ -55,6 +57,11 @@ class Answer:
                 "sources": [asdict(p) for p in self.passages],
                 "timings": {k: round(self.timings.get(k, 0.0), 3)
                             for k in ("retrieve_s", "first_token_s", "total_s")}}
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary: an answer is a line, not the passage."""
+    return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "\u2026"
 
 
 def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:
@@ -130,5 +137,6 @@ class Pipeline:
         if (not check.answers_question(text, question) or check.echoes_heading(text, answer.passages)
                 or check.unsupported(text, answer.passages[:1], query)):
             best = answer.passages[0]
-            text, answer.repaired = f"\u201c{best.text}\u201d [{best.n}]", True
+            text = f"\u201c{_clip(best.text, MAX_ANSWER_CHARS - 10)}\u201d [{best.n}]"
+            answer.repaired = True
         answer.text = check.cite(text, answer.passages)

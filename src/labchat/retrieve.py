@@ -20,8 +20,10 @@ STOPWORDS = frozenset(
     "whom whose why will with would me tell about any some into than then them they we you your "
     # prepositions and light verbs: a question's "run before", "take", "called" says nothing of its topic
     "before after inside off over under run take call called get make use".split())
-RRF_K = 60
-"""Reciprocal-rank-fusion constant from Cormack et al. (2009); it damps the weight of the top ranks."""
+DENSE_WEIGHT = 0.3
+"""Share of the dense score in the fused one. Measured on dev and our own questions (34 answerable): the
+evidence chunk ranks first for 26 with 0.3, 25-26 with 0.4-0.6, 23 with reciprocal rank fusion; the
+lexical side carries the names of labs, models and people that a question turns on."""
 
 
 _STEMMER = Stemmer.Stemmer("english")
@@ -81,13 +83,15 @@ class Retriever:
         return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
 
     def search(self, question: str, k: int = 8) -> list[Hit]:
-        """Reciprocal rank fusion of both rankings: robust to their different score scales."""
+        """Both scores scaled to 0..1 over the corpus, then mixed; higher is better."""
         if not self.chunks:
             return []
-        fused = np.zeros(len(self.chunks))
-        for scores in (self.dense(question), self.lexical(question)):
-            ranks = np.empty(len(scores), dtype=np.int64)
-            ranks[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
-            fused += np.where(scores > 0, 1.0 / (RRF_K + 1 + ranks), 0.0)
+        dense, lexical = _unit(self.dense(question)), _unit(self.lexical(question))
+        fused = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical
         order = np.argsort(-fused, kind="stable")[:k]
         return [Hit(self.chunks[i], float(fused[i])) for i in order if fused[i] > 0]
+
+
+def _unit(scores: np.ndarray) -> np.ndarray:
+    low, high = float(scores.min()), float(scores.max())
+    return (scores - low) / (high - low) if high > low else np.zeros_like(scores)

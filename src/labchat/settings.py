@@ -31,7 +31,7 @@ class Settings:
     """Largest chunk, in characters; a section longer than this is split between blocks."""
     top_chunks: int = 6
     """Chunks retrieved per question, out of which the evidence sentences are picked."""
-    max_passages: int = 5
+    max_passages: int = 6
     """Evidence sentences put in front of the model."""
     context_chars: int = 2400
     """Budget of passage text put in front of the model for one question."""
