@@ -194,7 +194,7 @@ def chat_text(answer: Answer) -> str:
     if answer.done and answer.abstained:
         notes.append("The closest passages are shown beside the chat.")
     if answer.done and answer.repaired:
-        notes.append("Quoted from the documents: the model's own wording named facts no passage holds.")
+        notes.append("Quoted from the documents: the model's own answer did not pass the check against them.")
     if answer.notice:
         notes.append(_md_text(answer.notice))
     return "\n\n".join([text, *(f"_{note}_" for note in notes)])
