@@ -107,10 +107,13 @@ def _print_answer(stream: Iterator[Answer]) -> None:
 @settings_options
 def index(settings: Settings) -> None:
     """Build or update the index: only files that changed are embedded again."""
-    from labchat.embed import Embedder
-    from labchat.index import build_index
+    from labchat.index import build_index, current_report
 
-    report = build_index(settings, Embedder(settings.embedder), progress=True, notify=_say)
+    report = current_report(settings)
+    if report is None:  # loading the embedder takes seconds: only when something must be embedded
+        from labchat.embed import Embedder
+
+        report = build_index(settings, Embedder(settings.embedder), progress=True, notify=_say)
     click.echo(report.summary())
 
 

@@ -100,6 +100,16 @@ def staleness(settings: Settings) -> str | None:
     return None
 
 
+def current_report(settings: Settings) -> BuildReport | None:
+    """The summary of an index that needs no work, found without loading any model; None if it does."""
+    start = time.perf_counter()
+    manifest = read_manifest(settings.index_dir)
+    if (manifest is None or manifest.get("embedder") != settings.embedder or "chunks" not in manifest
+            or staleness(settings)):
+        return None
+    return BuildReport(len(manifest["files"]), manifest["chunks"], 0, time.perf_counter() - start)
+
+
 def load_index(settings: Settings, dim: int | None = None) -> Index:
     """Load and verify; refuse an index built with another embedder or dimension."""
     import faiss
@@ -218,7 +228,8 @@ def _write(settings: Settings, dim: int, chunks: list[Chunk], matrix: np.ndarray
     for name, blob in blobs.items():
         _write_durably(staging / name, blob)
     staging.rename(index_dir / data)
-    manifest = {**_settings_key(settings, dim), "data": data, "files": files, "skipped": skipped,
+    manifest = {**_settings_key(settings, dim), "data": data, "chunks": len(chunks), "files": files,
+                "skipped": skipped,
                 "checksums": {name: digest(blob) for name, blob in blobs.items()}}
     _write_durably(index_dir / f".{MANIFEST}.tmp", json.dumps(manifest, indent=1).encode())
     (index_dir / f".{MANIFEST}.tmp").replace(index_dir / MANIFEST)
