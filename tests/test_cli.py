@@ -147,3 +147,16 @@ def test_eval_writes_records_and_prints_scores(indexed_settings: Settings, tmp_p
     assert summary["evidence_in_context"] == 1.0
     assert summary["abstain_on_unanswerable"] == 1.0
     assert summary["missing"] == []
+
+
+@pytest.mark.parametrize(("args", "env", "says"), [
+    (["--host", "0.0.0.0"], {}, "--auth USER:PASSWORD"),
+    (["--host", "0.0.0.0", "--auth", "no-colon"], {}, "USER:PASSWORD"),
+    (["--host", "192.168.1.5"], {"LABCHAT_AUTH": ""}, "--auth USER:PASSWORD"),
+], ids=["no-login", "malformed-login", "empty-env-login"])
+def test_serve_refuses_a_network_address_without_a_login(args: list[str], env: dict[str, str],
+                                                         says: str) -> None:
+    result = labchat("serve", *args, env=env)
+    assert result.returncode == 2
+    assert _lines(result.stderr) == [_lines(result.stderr)[0]] and says in result.stderr
+    assert "Traceback" not in result.stderr

@@ -247,3 +247,20 @@ def test_follow_up_question_uses_the_conversation(page: Page) -> None:
     ask(page, "How much did Baichuan raise in its Series B round?", turn=1)
     ask(page, "And who founded it?", turn=2)
     expect(page.locator(BOT).last).to_contain_text("Wang Xiaochuan")
+
+
+def test_a_login_guards_the_chat_when_one_is_set(browser: Browser, fake: FakePipeline) -> None:
+    """With --auth the page asks for the login first, and a wrong password does not get in."""
+    with _serve(Settings(auth="team:s3cret"), fake) as url:
+        page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        page.goto(url, wait_until="domcontentloaded")
+        page.wait_for_selector("input[type=password]")
+        expect(page.locator(QUESTION)).to_have_count(0)
+        for password in ("wrong", "s3cret"):
+            page.locator("input[type=text]").first.fill("team")
+            page.locator("input[type=password]").fill(password)
+            page.get_by_role("button", name=re.compile("login", re.IGNORECASE)).click()
+            if password == "wrong":
+                expect(page.get_by_text(re.compile("incorrect", re.IGNORECASE))).to_be_visible()
+        page.wait_for_selector(QUESTION)
+        page.context.close()

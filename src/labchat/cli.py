@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from labchat.pipeline import Answer, Pipeline
 
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 def _say(message: str) -> None:
     click.echo(f"labchat: {message}", err=True)
 
@@ -122,12 +125,19 @@ def index(settings: Settings) -> None:
               help="Address to bind; 127.0.0.1 keeps the chat on this machine [env LABCHAT_HOST].")
 @click.option("--port", envvar="LABCHAT_PORT", default=7860, show_default=True, type=int,
               help="Port to listen on [env LABCHAT_PORT].")
+@click.option("--auth", envvar="LABCHAT_AUTH", metavar="USER:PASSWORD",
+              help="Ask for this login; required to bind any address but this machine's [env LABCHAT_AUTH].")
 @settings_options
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(settings: Settings, host: str, port: int, auth: str | None) -> None:
     """Start the web chat (the same as `python app.py`)."""
     from labchat.web import serve as serve_web
 
-    settings = settings.with_(host=host, port=port)
+    if auth is not None and ":" not in auth:
+        raise LabchatError("--auth takes USER:PASSWORD, for example --auth team:s3cret")
+    if host not in LOCAL_HOSTS and not auth:
+        raise LabchatError(f"binding {host} opens the chat to the network: set a login with "
+                           "--auth USER:PASSWORD (or LABCHAT_AUTH), or keep the default 127.0.0.1")
+    settings = settings.with_(host=host, port=port, auth=auth)
     serve_web(settings, _pipeline(settings))
 
 

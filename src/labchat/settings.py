@@ -40,6 +40,8 @@ class Settings:
     max_new_tokens: int = 96
     host: str = "127.0.0.1"
     port: int = 7860
+    auth: str | None = None
+    """`user:password` the web chat asks for; required when it binds a non-local address."""
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed; `None` values are ignored so CLI defaults fall through."""

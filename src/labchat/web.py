@@ -132,7 +132,8 @@ def launch(app: gr.Blocks, settings: Settings, *, block: bool = True) -> None:
 
     Gradio 6 takes the theme and page CSS at launch, not in `gr.Blocks`, so every caller goes through here.
     """
-    app.launch(server_name=settings.host, server_port=settings.port, share=False,
+    login = tuple(settings.auth.split(":", 1)) if settings.auth else None
+    app.launch(server_name=settings.host, server_port=settings.port, share=False, auth=login,
                prevent_thread_lock=not block, theme=_theme(), css=_CSS,
                footer_links=["gradio", "settings"], run_history=False, quiet=True)
 
