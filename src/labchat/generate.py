@@ -57,6 +57,23 @@ def _convert_default(target: Path, notify: Callable[[str], None]) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _int8(model: object) -> object:
+    """Linear layers with int8 weights, computed in int8 by fbgemm.
+
+    Decoding a small model on a CPU is bound by reading the weights once per token: int8 reads a
+    quarter of fp32. Measured on 2 cores with SmolLM2-135M: 28.6 tok/s in fp32, 52.5 tok/s in int8,
+    same dev-set answers (see benchmarks/). torch.ao's dynamic quantization is deprecated in favour
+    of torchao, which is not installed here; it still ships with torch 2.13.
+    """
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 class Generator:
     """A causal LM and its tokenizer, loaded once; `stream` yields text pieces as they are decoded."""
 
@@ -77,6 +94,8 @@ class Generator:
                 f"cannot load model {settings.model!r}: give a transformers causal-LM folder, a model "
                 f"already in the Hugging Face cache, or {DEFAULT_MODEL!r}") from err
         self.model.eval()
+        if settings.int8:
+            self.model = _int8(self.model)
         self.max_new_tokens = settings.max_new_tokens
 
     def stream(self, messages: list[dict[str, str]], one_line: bool = True) -> Iterator[str]:

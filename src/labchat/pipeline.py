@@ -134,9 +134,9 @@ class Pipeline:
     def _finish(self, answer: Answer, question: str, query: str) -> None:
         """Replace an answer that invents facts, or says nothing, by the best passage, quoted and cited."""
         text = check.tidy(answer.text)
+        best = answer.passages[0]
         if (not check.answers_question(text, question) or check.echoes_heading(text, answer.passages)
-                or check.unsupported(text, answer.passages[:1], query)):
-            best = answer.passages[0]
+                or check.unsupported(text, [best], query) or check.vaguer_date(text, best)):
             text = f"\u201c{_clip(best.text, MAX_ANSWER_CHARS - 10)}\u201d [{best.n}]"
             answer.repaired = True
         answer.text = check.cite(text, answer.passages)

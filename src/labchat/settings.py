@@ -38,6 +38,8 @@ class Settings:
     min_relevance: float = 0.97
     """Score the best passage must reach (rare-word overlap plus cosine similarity), or labchat abstains."""
     max_new_tokens: int = 96
+    int8: bool = True
+    """Run the model's linear layers in int8: about twice the decoding speed on a CPU."""
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str | None = None
