@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
-.venv/bin/ruff check src tests app.py
+.venv/bin/ruff check src tests app.py benchmarks
 .venv/bin/python -m pytest "$@"

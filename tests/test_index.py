@@ -184,3 +184,16 @@ def test_damaged_index_asks_for_a_rebuild(
 def test_missing_index_asks_to_build_it(settings: Settings) -> None:
     with pytest.raises(LabchatError, match="labchat index"):
         load_index(settings, 384)
+
+
+def test_fast_embedding_path_matches_sentence_transformers(embedder: Embedder) -> None:
+    """labchat runs MiniLM without sentence-transformers (start-up time); the vectors must not differ."""
+    from sentence_transformers import SentenceTransformer
+
+    from labchat.embed import embedder_path
+
+    texts = ["How much did Baichuan raise in its Series B round?", "百川智能 | Series B | $691M", "x" * 3000]
+    reference = SentenceTransformer(embedder_path(embedder.name), device="cpu").encode(
+        texts, normalize_embeddings=True)
+    assert embedder.tokenizer is not None, "the default embedder should take the fast path"
+    np.testing.assert_allclose(embedder.encode(texts), reference, atol=1e-5)

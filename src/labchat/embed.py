@@ -76,13 +76,18 @@ class Embedder:
             vectors = self.model.encode(texts, batch_size=32, normalize_embeddings=True,
                                         show_progress_bar=progress, convert_to_numpy=True)
             return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+        # Longest first, as sentence-transformers does: batches of similar length waste less on padding.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         batches = range(0, len(texts), 32)
         if progress:
             from tqdm import tqdm
 
             batches = tqdm(batches, desc="embedding", unit="batch")
-        out = [self._mean_pooled(texts[i:i + 32]) for i in batches]
-        return np.vstack(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in batches:
+            rows = order[start:start + 32]
+            vectors[rows] = self._mean_pooled([texts[i] for i in rows])
+        return vectors
 
     def _mean_pooled(self, texts: list[str]) -> np.ndarray:
         import torch
