@@ -264,3 +264,54 @@ def test_a_login_guards_the_chat_when_one_is_set(browser: Browser, fake: FakePip
                 expect(page.get_by_text(re.compile("incorrect", re.IGNORECASE))).to_be_visible()
         page.wait_for_selector(QUESTION)
         page.context.close()
+
+
+@pytest.mark.parametrize("path", ["gradio_api/file=/etc/passwd", "file=/etc/passwd",
+                                  "gradio_api/file=../../../../etc/passwd", "static/../../../../etc/passwd",
+                                  "gradio_api/file=" + str(Path(__file__).resolve())])
+def test_no_file_outside_corpus_and_index_is_served(fake_url: str, path: str) -> None:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(fake_url + path, timeout=10) as response:
+            body = response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as err:
+        assert err.code in (400, 403, 404), err.code
+        return
+    assert "root:" not in body and "def test_no_file_outside" not in body
+
+
+def test_sixteen_sessions_at_once_each_get_their_own_answer(real_url: str, pipeline: Pipeline) -> None:
+    """Through gradio_client, as 16 users: no lost request, no mixed streams, no shared history."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    from labchat.evaluate import final
+
+    rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "questions.jsonl").open()]
+    questions = [r["question"] for r in rows][:16]
+    expected = {q: web.chat_text(final(pipeline.ask(q))) for q in questions}  # answered one at a time
+
+    def ask(question: str) -> list[dict]:
+        client = Client(real_url, verbose=False)  # one client = one session
+        _, chat, _ = client.predict(question, [], api_name="/respond")
+        return chat
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        chats = dict(zip(questions, pool.map(ask, questions), strict=True))
+    for question, chat in chats.items():
+        assert [m["role"] for m in chat] == ["user", "assistant"], chat
+        assert _plain(chat[0]["content"]) == question
+        assert _plain(chat[1]["content"]) == expected[question], question
+
+
+def _plain(message: object) -> str:
+    """The text of a chat message as gradio_client returns it (a string or a list of parts)."""
+    if isinstance(message, list):
+        return " ".join(_plain(part) for part in message)
+    if isinstance(message, dict):
+        return str(message.get("text", message.get("content", "")))
+    return str(message)

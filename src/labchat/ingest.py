@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 SUFFIXES = (".md", ".markdown", ".txt")
 """Only these are read; anything else in the corpus folder is left alone."""
+MAX_FILE_BYTES = 5_000_000
+"""Larger files are skipped: embedding 5 MB of text takes minutes on a laptop CPU, 50 MB most of an hour."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,10 @@ def digest(data: bytes) -> str:
 def read_file(path: Path, corpus_dir: Path) -> SourceFile | None:
     """Decode and repair one file; None, with a warning naming it, when it is not text or is empty."""
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            log.warning("skipped %s: larger than %d MB; split it into smaller files", path,
+                        MAX_FILE_BYTES // 1_000_000)
+            return None
         data = path.read_bytes()
     except OSError as err:
         log.warning("skipped %s: %s", path, err.strerror or err)

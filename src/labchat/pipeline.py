@@ -29,6 +29,8 @@ MAX_ANSWER_CHARS = 400
 """An answer is one or two lines; the passages beside it hold the rest."""
 MAX_QUESTION_CHARS = 1000
 """Longer questions are cut: the model's prompt must leave room for the passages."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+"""Control and direction-override characters: invisible, and a way to hide text from the reader."""
 _FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|he|she|his|her|this|that|these|those|there)\b|[它他她其]",
                         re.IGNORECASE)
 
@@ -107,7 +109,7 @@ class Pipeline:
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[Answer]:
         """Yield the same `Answer` as it fills in; the last one has `done` set."""
-        question = " ".join(question.split())
+        question = " ".join(_CONTROL.sub(" ", question).split())
         if not question:
             raise LabchatError("the question is empty: type a question about China's AI labs")
         start = time.perf_counter()
