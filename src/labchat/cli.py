@@ -49,9 +49,15 @@ def settings_options(command: Callable) -> Callable:
     @click.option("--model", envvar="LABCHAT_MODEL",
                   help=f"Transformers causal-LM name or folder [default: {DEFAULT_MODEL}; "
                   "env LABCHAT_MODEL].")
+    @click.option("--backend-url", envvar="LABCHAT_BACKEND_URL", metavar="URL",
+                  help="Generate through an OpenAI-compatible server (vLLM, llama.cpp, Ollama, `transformers "
+                  "serve`), e.g. http://127.0.0.1:8000/v1; --model is then the server's model name; an "
+                  "API key is read from LABCHAT_API_KEY [env LABCHAT_BACKEND_URL].")
     @functools.wraps(command)
-    def wrapper(corpus_dir: Path | None, index_dir: Path | None, model: str | None, **kwargs: Any) -> Any:
-        settings = Settings().with_(corpus_dir=corpus_dir, index_dir=index_dir, model=model)
+    def wrapper(corpus_dir: Path | None, index_dir: Path | None, model: str | None, backend_url: str | None,
+                **kwargs: Any) -> Any:
+        settings = Settings().with_(corpus_dir=corpus_dir, index_dir=index_dir, model=model,
+                                   backend_url=backend_url)
         return command(settings, **kwargs)
 
     return wrapper

@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from labchat import check
 from labchat.embed import Embedder
@@ -21,6 +22,9 @@ from labchat.index import build_index, load_index, staleness
 from labchat.prompt import ABSTAIN, build_messages
 from labchat.retrieve import Retriever
 from labchat.settings import Settings
+
+if TYPE_CHECKING:
+    from labchat.remote import RemoteGenerator
 from labchat.translate import find_aliases, to_english
 
 log = logging.getLogger(__name__)
@@ -78,11 +82,20 @@ def search_query(question: str, history: Sequence[tuple[str, str]]) -> str:
     return question
 
 
+def make_generator(settings: Settings, notify: Callable[[str], None]) -> Generator | RemoteGenerator:
+    """The local model, or the inference server named by `backend_url` (then `model` is its model name)."""
+    if settings.backend_url:
+        from labchat.remote import RemoteGenerator
+
+        return RemoteGenerator(settings.backend_url, settings.model, max_new_tokens=settings.max_new_tokens)
+    return Generator(settings, notify)
+
+
 class Pipeline:
     """Loads the embedder, index and model once; `ask` is then cheap and safe to call from many threads."""
 
     def __init__(self, settings: Settings, notify: Callable[[str], None] = log.info,
-                 generator: Generator | None = None) -> None:
+                 generator: Generator | RemoteGenerator | None = None) -> None:
         self.settings = settings
         self.embedder = Embedder(settings.embedder)
         reason = staleness(settings)
@@ -93,7 +106,7 @@ class Pipeline:
         self.retriever = Retriever(index, self.embedder)
         self.picker = EvidencePicker(index.chunks, self.embedder)
         self.aliases = find_aliases(c.text for c in index.chunks)
-        self.generator = generator or Generator(settings, notify)
+        self.generator = generator or make_generator(settings, notify)
 
     def passages(self, query: str) -> list[Passage]:
         hits = self.retriever.search(query, self.settings.top_chunks)

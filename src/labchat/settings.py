@@ -38,6 +38,8 @@ class Settings:
     min_relevance: float = 0.97
     """Score the best passage must reach (rare-word overlap plus cosine similarity), or labchat abstains."""
     max_new_tokens: int = 96
+    backend_url: str | None = None
+    """An OpenAI-compatible server (`http://host:8000/v1`) to generate with instead of a local model."""
     int8: bool = True
     """Run the model's linear layers in int8: about twice the decoding speed on a CPU."""
     host: str = "127.0.0.1"

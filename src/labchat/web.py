@@ -27,10 +27,13 @@ EXAMPLES = [
     "Who founded 01.AI?",
     "小红书发布了什么模型\uff1f",
 ]
+REMOTE_CONCURRENCY = 16
+"""Answers in flight at once when an inference server generates: it batches them, labchat only waits."""
 CONCURRENCY = 2
-"""Answers generated at once. Each `Pipeline.ask` decodes in its own thread, so this is safe; generation is
-CPU-bound, so more than two in parallel only slows every answer down, while two lets a short answer (or an
-abstention, which needs no generation) go through while a long one streams. Others wait in the queue."""
+"""Answers generated at once by the local model. Each `Pipeline.ask` decodes in its own thread, so this
+is safe; generation is CPU-bound, so more than two in parallel only slow every answer down, while two
+let a short answer (or an abstention, which needs no generation) through while a long one streams.
+Others wait in the queue and see their place."""
 THINKING = "_Reading the documents…_"
 
 Message = dict[str, str]
@@ -83,6 +86,7 @@ _CSS = """
 
 def build_app(settings: Settings, pipeline: Pipeline) -> gr.Blocks:
     """The chat page, not yet running: `serve` launches it, tests start it on a free port."""
+    limit = REMOTE_CONCURRENCY if settings.backend_url else CONCURRENCY
     with gr.Blocks(title="labchat", analytics_enabled=False) as app:
         turns = gr.State([])  # this session's [(question, answer), ...]; gr.State is per browser session
         gr.HTML(_header(settings), css_template=_HEADER_CSS, js_on_load=None)
@@ -112,11 +116,11 @@ def build_app(settings: Settings, pipeline: Pipeline) -> gr.Blocks:
         # "always_last": a question sent while the previous answer still streams runs right after it,
         # instead of being dropped (Gradio's default for submit).
         question.submit(respond, [question, chat, turns], [question, chat, sources, turns],
-                        concurrency_limit=CONCURRENCY, trigger_mode="always_last")
+                        concurrency_limit=limit, trigger_mode="always_last")
         examples.load_input_event.then(respond, [question, chat, turns], [question, chat, sources, turns],
-                                       concurrency_limit=CONCURRENCY)  # one click asks the example
+                                       concurrency_limit=limit)  # one click asks the example
         chat.clear(lambda: ([], sources_html(None)), outputs=[turns, sources])
-    app.queue(default_concurrency_limit=CONCURRENCY)
+    app.queue(default_concurrency_limit=limit)
     return app
 
 

@@ -1,0 +1,175 @@
+"""Answers through an OpenAI-compatible server: a real `transformers serve` on 127.0.0.1, not a mock.
+
+The server is pinned to the locally converted SmolLM2 folder (the one `Generator` uses), so it runs
+offline; it is started once for this module and stopped at teardown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from labchat import check
+from labchat.errors import LabchatError
+from labchat.evidence import Passage
+from labchat.generate import Generator, converted_dir
+from labchat.pipeline import Pipeline
+from labchat.prompt import build_messages
+from labchat.remote import RemoteGenerator
+from labchat.settings import Settings
+
+BAICHUAN = "How much did Baichuan raise in its Series B round?"
+STARTUP_TIMEOUT_S = 180
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _model_dir() -> Path:
+    """The converted default model; converting it is what constructing a `Generator` does the first time."""
+    folder = converted_dir(Settings())
+    if not (folder / "config.json").exists():
+        Generator(Settings())
+    return folder
+
+
+def _log_tail(log: Path) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(base URL, model name) of a running `transformers serve`; the model name is the pinned folder."""
+    model = str(_model_dir())
+    port = _free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    command = [str(Path(sys.executable).parent / "transformers"), "serve", "--host", "127.0.0.1",
+               "--port", str(port), "--device", "cpu", "--log-level", "info", model]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"transformers serve exited with {process.returncode}:\n{_log_tail(log)}")
+            try:
+                if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"transformers serve not ready in {STARTUP_TIMEOUT_S} s:\n{_log_tail(log)}")
+            time.sleep(0.5)
+        yield base_url, model
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def remote(server: tuple[str, str]) -> Iterator[RemoteGenerator]:
+    generator = RemoteGenerator(*server)
+    yield generator
+    generator.close()
+
+
+def _messages(question: str, fact: str) -> list[dict[str, str]]:
+    return build_messages(question, [Passage(n=1, path="notes.md", section="Notes", text=fact, score=1.0)])
+
+
+def _answer(generator: RemoteGenerator, messages: list[dict[str, str]]) -> str:
+    return "".join(generator.stream(messages))
+
+
+def test_stream_yields_pieces_of_one_line(remote: RemoteGenerator) -> None:
+    messages = _messages("What is the capital of France?", "Paris is the capital of France.")
+    pieces = list(remote.stream(messages))
+    assert len(pieces) > 1, pieces
+    text = "".join(pieces)
+    assert text.strip() and "\n" not in text, pieces
+
+
+def test_pipeline_answers_through_the_server(session_settings: Settings, server: tuple[str, str]) -> None:
+    """Selected by settings; only generation is remote: retrieval, checks and citations stay in labchat."""
+    url, model = server
+    pipeline = Pipeline(session_settings.with_(backend_url=url, model=model))
+    assert isinstance(pipeline.generator, RemoteGenerator)
+    updates = list(pipeline.ask(BAICHUAN))
+    answer = updates[-1]
+    assert answer.done and not answer.abstained
+    assert len(updates) > 2, "the answer did not stream"
+    shown = answer.text + "\n" + "\n".join(f"[{p.n}] {p.text}" for p in answer.passages)
+    assert "691" in answer.text, shown
+    cited = check.citations(answer.text)
+    assert cited and any("691" in answer.passages[n - 1].text for n in cited), shown
+
+
+def test_parallel_requests_get_their_own_answers(remote: RemoteGenerator) -> None:
+    questions = {
+        "capital": _messages("What is the capital of France?", "Paris is the capital of France."),
+        "founder": _messages("Who founded Zhipu AI?", "Zhipu AI was founded by Tang Jie in 2019."),
+    }
+    alone = {key: _answer(remote, messages) for key, messages in questions.items()}
+    together: dict[str, str] = {}
+    failures: list[BaseException] = []
+
+    def run(key: str) -> None:
+        try:
+            together[key] = _answer(remote, questions[key])
+        except BaseException as err:
+            failures.append(err)
+
+    threads = [threading.Thread(target=run, args=(key,)) for key in questions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    assert all(not t.is_alive() for t in threads), "a parallel request did not finish"
+    assert "Paris" in together["capital"] and "Tang" in together["founder"], together
+    assert together == alone, (together, alone)
+
+
+def test_unreachable_server_is_a_labchat_error() -> None:
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    generator = RemoteGenerator(url, "any-model")
+    with pytest.raises(LabchatError, match="cannot reach the model server") as info:
+        list(generator.stream([{"role": "user", "content": "Hello"}]))
+    assert url in str(info.value) and "\n" not in str(info.value)
+
+
+def test_wrong_model_name_is_a_labchat_error(server: tuple[str, str]) -> None:
+    generator = RemoteGenerator(server[0], "no-such-model")
+    with pytest.raises(LabchatError, match="HTTP 4"):
+        list(generator.stream([{"role": "user", "content": "Hello"}]))
+
+
+def test_cli_answers_through_the_server(session_settings: Settings, server: tuple[str, str]) -> None:
+    """`labchat ask --backend-url URL --model NAME`, as a user runs it against an inference server."""
+    url, model = server
+    script = Path(sys.executable).with_name("labchat")
+    result = subprocess.run([str(script), "ask", "--json", "--backend-url", url, "--model", model,
+                             "--corpus", str(session_settings.corpus_dir), "--index",
+                             str(session_settings.index_dir), BAICHUAN],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "691" in json.loads(result.stdout)["answer"]
