@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -68,7 +69,9 @@ def _load_int8(source: Path | str, cache: Path | None) -> object:
 
     if cache is not None and cache.exists():
         try:  # our own file, written below: unpickling it runs no code from elsewhere
-            return torch.load(cache, weights_only=False)
+            with warnings.catch_warnings():  # torch's deprecation notes on quantized tensors: not for users
+                warnings.simplefilter("ignore")
+                return torch.load(cache, weights_only=False)
         except Exception:  # a damaged or outdated cache is rebuilt, not fatal
             cache.unlink(missing_ok=True)
     model = _int8(AutoModelForCausalLM.from_pretrained(source).eval())
@@ -87,8 +90,6 @@ def _int8(model: object) -> object:
     same dev-set answers (see benchmarks/). torch.ao's dynamic quantization is deprecated in favour
     of torchao, which is not installed here; it still ships with torch 2.13.
     """
-    import warnings
-
     import torch
 
     with warnings.catch_warnings():
