@@ -48,3 +48,8 @@ def test_a_vaguer_date_than_the_passage_is_caught() -> None:
 def test_a_number_from_another_passage_is_unsupported_by_the_best_one() -> None:
     assert check.unsupported("Pre-training took 6.12M GPU hours.", [DOTS]) == set()
     assert check.unsupported("Pre-training took 2.5M GPU hours.", [DOTS]) == {"2.5"}
+
+
+def test_a_citation_must_hold_the_number_itself_not_a_longer_token_containing_it() -> None:
+    seed = Passage(2, "labs.md", "Lab > Funding", "Raised 2.5M in its seed round", 0.9)
+    assert check.cite("They raised 2.5M. [1]", [DOTS, seed]) == "They raised 2.5M. [2]"

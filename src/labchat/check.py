@@ -111,7 +111,7 @@ def best_support(answer: str, passages: Sequence[Passage]) -> Passage | None:
 
 def _facts_in(passage: Passage, wanted: set[str]) -> set[str]:
     text = _normal(f"{passage.section} {passage.text}")
-    return {f for f in wanted if f in text}
+    return {f for f in wanted if _mentions(text, f)}
 
 
 def cite(answer: str, passages: Sequence[Passage]) -> str:
