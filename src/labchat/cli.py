@@ -82,12 +82,13 @@ def cli() -> None:
 @settings_options
 def ask(settings: Settings, question: str, as_json: bool) -> None:
     """Answer QUESTION from the documents, then list the passages it rests on."""
-    if not question.strip():
+    from labchat.evaluate import final
+
+    if not question.strip():  # before loading any model: the pipeline would refuse it seconds later
         raise LabchatError("the question is empty: labchat ask \"Who founded Baichuan AI?\"")
     stream = _pipeline(settings).ask(question)
     if as_json:
-        *_, answer = stream
-        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        click.echo(json.dumps(final(stream).to_dict(), ensure_ascii=False))
     else:
         _print_answer(stream)
 
@@ -127,9 +128,9 @@ def index(settings: Settings) -> None:
 
 
 @cli.command()
-@click.option("--host", envvar="LABCHAT_HOST", default="127.0.0.1", show_default=True,
+@click.option("--host", envvar="LABCHAT_HOST", default=Settings.host, show_default=True,
               help="Address to bind; 127.0.0.1 keeps the chat on this machine [env LABCHAT_HOST].")
-@click.option("--port", envvar="LABCHAT_PORT", default=7860, show_default=True, type=int,
+@click.option("--port", envvar="LABCHAT_PORT", default=Settings.port, show_default=True, type=int,
               help="Port to listen on [env LABCHAT_PORT].")
 @click.option("--auth", envvar="LABCHAT_AUTH", metavar="USER:PASSWORD",
               help="Ask for this login; required to bind any address but this machine's [env LABCHAT_AUTH].")
