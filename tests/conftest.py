@@ -1,6 +1,6 @@
 """Fixtures for the labchat test suite.
 
-Everything here is real: the sentence-transformers embedder, FAISS, and SmolLM2 through transformers.
+Everything here is real: MiniLM (under onnxruntime), FAISS, and SmolLM2 through transformers.
 Each model is loaded once per test session (`pipeline` owns the one `Embedder` and the one `Generator`),
 and no test reads or writes the project's own `index/` folder: corpora and indexes live in tmp folders.
 """

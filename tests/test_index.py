@@ -192,8 +192,23 @@ def test_fast_embedding_path_matches_sentence_transformers(embedder: Embedder) -
 
     from labchat.embed import embedder_path
 
-    texts = ["How much did Baichuan raise in its Series B round?", "百川智能 | Series B | $691M", "x" * 3000]
+    # More texts than one batch, of very different lengths: order and padding must not leak into vectors.
+    texts = ["How much did Baichuan raise in its Series B round?", "百川智能 | Series B | $691M", "x" * 3000,
+             *(f"Lab {i}: " + "a model trained on many tokens. " * i for i in range(10))]
     reference = SentenceTransformer(embedder_path(embedder.name), device="cpu").encode(
         texts, normalize_embeddings=True)
-    assert embedder.tokenizer is not None, "the default embedder should take the fast path"
+    assert embedder.session is not None, "the default embedder should run under onnxruntime"
     np.testing.assert_allclose(embedder.encode(texts), reference, atol=1e-5)
+
+
+def test_damaged_onnx_cache_is_exported_again(tmp_path: Path, embedder: Embedder) -> None:
+    """A cut-short export (disk full, killed process) must not break every later start."""
+    from labchat.embed import embedder_path, onnx_file
+
+    settings = Settings(cache_dir=tmp_path / "cache")
+    cached = onnx_file(settings.embedder, Path(embedder_path(settings.embedder)), settings.cache_dir)
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"\x08\x07 not a model")
+    texts = ["Who founded Zhipu AI?", "Zhipu AI was founded by Tang Jie."]
+    np.testing.assert_allclose(Embedder(settings).encode(texts), embedder.encode(texts), atol=1e-6)
+    assert cached.stat().st_size > 1_000_000

@@ -123,7 +123,7 @@ def index(settings: Settings) -> None:
     if report is None:  # loading the embedder takes seconds: only when something must be embedded
         from labchat.embed import Embedder
 
-        report = build_index(settings, Embedder(settings.embedder), progress=True, notify=_say)
+        report = build_index(settings, Embedder(settings, _say), progress=True, notify=_say)
     click.echo(report.summary())
 
 

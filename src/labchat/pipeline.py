@@ -97,7 +97,7 @@ class Pipeline:
     def __init__(self, settings: Settings, notify: Callable[[str], None] = log.info,
                  generator: Generator | RemoteGenerator | None = None) -> None:
         self.settings = settings
-        self.embedder = Embedder(settings.embedder)
+        self.embedder = Embedder(settings, notify)
         reason = staleness(settings)
         if reason:
             notify(f"{reason}: updating the index first")
