@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from servers import free_port, message_text, serving
 
 from labchat import check
 from labchat.errors import LabchatError
@@ -30,12 +30,6 @@ from labchat.settings import Settings
 
 BAICHUAN = "How much did Baichuan raise in its Series B round?"
 STARTUP_TIMEOUT_S = 180
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _model_dir() -> Path:
@@ -54,7 +48,7 @@ def _log_tail(log: Path) -> str:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(base URL, model name) of a running `transformers serve`; the model name is the pinned folder."""
     model = str(_model_dir())
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     command = [str(Path(sys.executable).parent / "transformers"), "serve", "--host", "127.0.0.1",
                "--port", str(port), "--device", "cpu", "--log-level", "info", model]
@@ -150,7 +144,7 @@ def test_parallel_requests_get_their_own_answers(remote: RemoteGenerator) -> Non
 
 
 def test_unreachable_server_is_a_labchat_error() -> None:
-    url = f"http://127.0.0.1:{_free_port()}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     generator = RemoteGenerator(url, "any-model")
     with pytest.raises(LabchatError, match="cannot reach the model server") as info:
         list(generator.stream([{"role": "user", "content": "Hello"}]))
@@ -173,3 +167,57 @@ def test_cli_answers_through_the_server(session_settings: Settings, server: tupl
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "691" in json.loads(result.stdout)["answer"]
+
+
+class CountingGenerator(RemoteGenerator):
+    """The real client to the real server, counting how many of its requests are in flight at once."""
+
+    def __init__(self, base_url: str, model: str) -> None:
+        super().__init__(base_url, model)
+        self._lock = threading.Lock()
+        self.in_flight = self.peak = 0
+
+    def stream(self, messages: list[dict[str, str]], one_line: bool = True) -> Iterator[str]:
+        with self._lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            yield from super().stream(messages, one_line)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def test_web_chat_answers_many_users_at_once_through_the_server(
+        session_settings: Settings, server: tuple[str, str]) -> None:
+    """Eight browser sessions ask at once: the requests reach the server together (the local model's
+    limit of two does not apply), and each session gets the answer it gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    from labchat import web
+    from labchat.evaluate import final
+
+    url, model = server
+    settings = session_settings.with_(backend_url=url, model=model)
+    generator = CountingGenerator(url, model)
+    pipeline = Pipeline(settings, generator=generator)
+    rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "questions.jsonl").open()]
+    questions = [r["question"] for r in rows if r.get("answerable", True)][:8]
+    alone = {q: web.chat_text(final(pipeline.ask(q))) for q in questions}
+    assert generator.peak == 1
+    with serving(settings, pipeline) as chat_url:
+        clients = [Client(chat_url, verbose=False) for _ in questions]  # one client = one session
+        start = threading.Barrier(len(questions))
+
+        def ask(i: int) -> str:
+            start.wait(timeout=60)
+            _, chat, _ = clients[i].predict(questions[i], [], api_name="/respond")
+            return chat[-1]["content"]
+
+        with ThreadPoolExecutor(max_workers=len(questions)) as pool:
+            together = dict(zip(questions, pool.map(ask, range(len(questions))), strict=True))
+    generator.close()
+    assert generator.peak > 2, f"at most {generator.peak} requests reached the server at once"
+    assert {q: message_text(a) for q, a in together.items()} == alone

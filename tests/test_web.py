@@ -8,14 +8,13 @@ documents say, what fails and when the stream moves on.
 from __future__ import annotations
 
 import re
-import socket
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from servers import message_text, serving
 
 from labchat import web
 from labchat.errors import LabchatError
@@ -36,23 +35,6 @@ USER = '#lc-chat [data-testid="user"]'
 SOURCES = "#lc-sources"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def _serve(settings: Settings, pipeline: Pipeline | FakePipeline) -> Iterator[str]:
-    settings = settings.with_(host="127.0.0.1", port=_free_port())
-    app = web.build_app(settings, pipeline)  # the fake has the same `ask`
-    web.launch(app, settings, block=False)
-    try:
-        yield f"http://{settings.host}:{settings.port}/"
-    finally:
-        app.close()
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
@@ -64,7 +46,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def real_url(pipeline: Pipeline) -> Iterator[str]:
     """The app over conftest's session `pipeline`: the project corpus indexed in a tmp folder, SmolLM2."""
-    with _serve(pipeline.settings, pipeline) as url:
+    with serving(pipeline.settings, pipeline) as url:
         yield url
 
 
@@ -162,7 +144,7 @@ def fake() -> FakePipeline:
 
 @pytest.fixture(scope="module")
 def fake_url(fake: FakePipeline) -> Iterator[str]:
-    with _serve(Settings(), fake) as url:
+    with serving(Settings(), fake) as url:
         yield url
 
 
@@ -251,7 +233,7 @@ def test_follow_up_question_uses_the_conversation(page: Page) -> None:
 
 def test_a_login_guards_the_chat_when_one_is_set(browser: Browser, fake: FakePipeline) -> None:
     """With --auth the page asks for the login first, and a wrong password does not get in."""
-    with _serve(Settings(auth="team:s3cret"), fake) as url:
+    with serving(Settings(auth="team:s3cret"), fake) as url:
         page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
         page.goto(url, wait_until="domcontentloaded")
         page.wait_for_selector("input[type=password]")
@@ -304,14 +286,5 @@ def test_sixteen_sessions_at_once_each_get_their_own_answer(real_url: str, pipel
         chats = dict(zip(questions, pool.map(ask, questions), strict=True))
     for question, chat in chats.items():
         assert [m["role"] for m in chat] == ["user", "assistant"], chat
-        assert _plain(chat[0]["content"]) == question
-        assert _plain(chat[1]["content"]) == expected[question], question
-
-
-def _plain(message: object) -> str:
-    """The text of a chat message as gradio_client returns it (a string or a list of parts)."""
-    if isinstance(message, list):
-        return " ".join(_plain(part) for part in message)
-    if isinstance(message, dict):
-        return str(message.get("text", message.get("content", "")))
-    return str(message)
+        assert message_text(chat[0]["content"]) == question
+        assert message_text(chat[1]["content"]) == expected[question], question
