@@ -175,7 +175,7 @@ class RecordingGenerator:
     def __init__(self) -> None:
         self.sent: list[list[dict[str, str]]] = []
 
-    def stream(self, messages: list[dict[str, str]], max_new_tokens: int | None = None) -> Iterator[str]:
+    def stream(self, messages: list[dict[str, str]], one_line: bool = True) -> Iterator[str]:
         self.sent.append(messages)
         yield "Baichuan raised $691M "
         yield "in its Series B round [1]."
@@ -191,3 +191,20 @@ def test_pipeline_sends_the_model_the_passages_it_shows(
     user = fake.sent[0][-1]["content"]
     assert all(f"[{p.n}] {p.section}: {p.text}" in user for p in answer.passages)
     assert [p.n for p in answer.passages] == list(range(1, len(answer.passages) + 1))
+
+
+class LineBreakGenerator:
+    """Stands in for the model's habit of answering some prompts with a bare line break."""
+
+    def stream(self, messages: list[dict[str, str]], one_line: bool = True) -> Iterator[str]:
+        yield "\n"
+
+
+def test_a_bare_line_break_from_the_model_is_never_shown(
+        pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing blank streams to the user; the checked answer (the quoted best passage) comes instead."""
+    monkeypatch.setattr(pipeline, "generator", LineBreakGenerator())
+    updates = [(a.text, a.done) for a in pipeline.ask(BAICHUAN)]
+    assert all(text.strip() for text, _ in updates), updates
+    assert len(updates) == 1 and updates[0][1]
+    assert "691" in updates[0][0]

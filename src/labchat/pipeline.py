@@ -137,9 +137,10 @@ class Pipeline:
             answer.abstained, answer.text = True, ABSTAIN
         else:
             for piece in self.generator.stream(build_messages(english, answer.passages)):
-                answer.timings.setdefault("first_token_s", time.perf_counter() - start)
                 answer.text += piece
-                yield answer
+                if answer.text.strip():  # a line break alone (the model's answer at times) shows nothing
+                    answer.timings.setdefault("first_token_s", time.perf_counter() - start)
+                    yield answer
             self._finish(answer, english, query)
         answer.timings.setdefault("first_token_s", time.perf_counter() - start)
         answer.timings["total_s"] = time.perf_counter() - start
