@@ -4,7 +4,7 @@
 
 Prints median and spread (min-max) over the dev questions or repeated runs:
   answer      first token and whole answer, warm: labchat vs plain transformers `generate` (fp32, same
-              model, same passages, plain prompt, no checks)
+              model, same passages, plain prompt, no checks); then where labchat's answer spends it
   decode      tokens/s of 64 greedy tokens: labchat's int8 model vs the fp32 model
   retrieval   one question, query embedding included: labchat hybrid vs LlamaIndex's default retriever
   cold start  a fresh `labchat ask` process to the complete answer (index and model already on disk)
@@ -73,11 +73,14 @@ def warm(repeat: int) -> None:
     tokenizer = pipeline.generator.tokenizer
     qs = questions() * repeat
 
-    ours_first, ours_total, base_first, base_total = [], [], [], []
+    ours_first, ours_total, base_first, base_total, stages = [], [], [], [], []
     for q in qs:
         answer = final(pipeline.ask(q))
-        ours_first.append(answer.timings["first_token_s"])
-        ours_total.append(answer.timings["total_s"])
+        t = answer.timings
+        first, total = t["first_token_s"], t["total_s"]
+        ours_first.append(first)
+        ours_total.append(total)
+        stages.append((t["retrieve_s"], first - t["retrieve_s"], total - first))
         # Baseline: the same passages, plain generate on the fp32 model, first token via a 1-token run.
         messages = build_messages(q, answer.passages)
         inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
@@ -88,6 +91,9 @@ def warm(repeat: int) -> None:
                                                                              do_sample=False)))
     row("first token (warm)", ours_first, base_first, "s")
     row("whole answer (warm)", ours_total, base_total, "s")
+    for name, values in zip(("  retrieval + evidence", "  prompt, prefill, 1st token", "  decoding + checks"),
+                            zip(*stages, strict=True), strict=True):
+        row(name, list(values), None, "s")  # where a warm answer's time goes
 
     prompt = tokenizer.apply_chat_template([{"role": "user", "content": "Tell a long story about a cat."}],
                                            add_generation_prompt=True, return_tensors="pt", return_dict=True)
