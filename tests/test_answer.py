@@ -208,3 +208,12 @@ def test_a_bare_line_break_from_the_model_is_never_shown(
     assert all(text.strip() for text, _ in updates), updates
     assert len(updates) == 1 and updates[0][1]
     assert "691" in updates[0][0]
+
+
+def test_a_quoted_list_item_is_quoted_without_its_bullet(
+        pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The best passage for Baichuan's Series B is a list item ("- July 2024: Raised $691M ...")."""
+    monkeypatch.setattr(pipeline, "generator", LineBreakGenerator())
+    answer = _run(pipeline, BAICHUAN).answer
+    assert answer.repaired and answer.passages[0].text.startswith("- ")
+    assert answer.text.startswith("\u201cJuly 2024: Raised $691M"), answer.text

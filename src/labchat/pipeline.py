@@ -35,6 +35,8 @@ MAX_QUESTION_CHARS = 1000
 """Longer questions are cut: the model's prompt must leave room for the passages."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 """Control and direction-override characters: invisible, and a way to hide text from the reader."""
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,2}[.)])\s+")
+"""A bullet or item number opening a passage: markup, not words of the quote."""
 _FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|he|she|his|her|this|that|these|those|there)\b|[它他她其]",
                         re.IGNORECASE)
 
@@ -153,6 +155,7 @@ class Pipeline:
         best = answer.passages[0]
         if (not check.answers_question(text, question) or check.echoes_heading(text, answer.passages)
                 or check.unsupported(text, [best], query) or check.vaguer_date(text, best)):
-            text = f"\u201c{_clip(best.text, MAX_ANSWER_CHARS - 10)}\u201d [{best.n}]"
+            quote = _LIST_MARKER.sub("", best.text)
+            text = f"\u201c{_clip(quote, MAX_ANSWER_CHARS - 10)}\u201d [{best.n}]"
             answer.repaired = True
         answer.text = check.cite(text, answer.passages)
