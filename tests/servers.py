@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from labchat import web
@@ -36,3 +38,23 @@ def message_text(message: object) -> str:
     if isinstance(message, dict):
         return str(message.get("text", message.get("content", "")))
     return str(message)
+
+
+def ask_together(url: str, questions: Sequence[str]) -> list[list[dict]]:
+    """Each question from its own session (one gradio_client = one browser tab), all sent at one moment.
+
+    The clients connect first and then wait at a barrier, so the questions really reach the chat together.
+    Returns each session's chat, in the order of `questions`.
+    """
+    from gradio_client import Client
+
+    clients = [Client(url, verbose=False) for _ in questions]
+    start = threading.Barrier(len(questions))
+
+    def ask(i: int) -> list[dict]:
+        start.wait(timeout=60)
+        _, chat, _ = clients[i].predict(questions[i], [], api_name="/respond")
+        return chat
+
+    with ThreadPoolExecutor(max_workers=len(questions)) as pool:
+        return list(pool.map(ask, range(len(questions))))

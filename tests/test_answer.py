@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+import questionsets
 
 from labchat import check
 from labchat.evaluate import _norm
@@ -16,13 +15,7 @@ from labchat.evidence import Passage
 from labchat.pipeline import Answer, Pipeline
 from labchat.prompt import build_messages
 
-DATA = Path(__file__).parent / "data"
 BAICHUAN = "How much did Baichuan raise in its Series B round?"
-
-
-def _questions(name: str) -> list[dict]:
-    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
 
 
 def _shown(answer: Answer) -> str:
@@ -73,7 +66,7 @@ def test_answer_streams_and_reports_timings(baichuan: Run) -> None:
     assert 0 < timings["retrieve_s"] <= timings["first_token_s"] <= timings["total_s"]
 
 
-OWN = _questions("questions.jsonl") + _questions("chinese.jsonl")
+OWN = questionsets.read("questions.jsonl") + questionsets.read("chinese.jsonl")
 UNANSWERABLE = [q for q in OWN if not q.get("answerable", True)]
 
 
@@ -94,7 +87,7 @@ ANSWERABLE = [
     {"id": "d10", "question": "In which city is StepFun headquartered?", "answers": [["Shanghai"]]},
     {"id": "d11", "question": "How many GPUs does SenseTime's SenseCore infrastructure have?",
      "answers": [["27,000", "27000"]]},
-    *(q for q in _questions("chinese.jsonl") if q.get("answerable", True)),
+    *questionsets.answerable("chinese.jsonl"),
 ]
 
 

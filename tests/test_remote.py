@@ -17,7 +17,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers import free_port, message_text, serving
+import questionsets
+from servers import ask_together, free_port, message_text, serving
 
 from labchat import check
 from labchat.errors import LabchatError
@@ -192,10 +193,6 @@ def test_web_chat_answers_many_users_at_once_through_the_server(
         session_settings: Settings, server: tuple[str, str]) -> None:
     """Eight browser sessions ask at once: the requests reach the server together (the local model's
     limit of two does not apply), and each session gets the answer it gets alone."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from gradio_client import Client
-
     from labchat import web
     from labchat.evaluate import final
 
@@ -203,21 +200,12 @@ def test_web_chat_answers_many_users_at_once_through_the_server(
     settings = session_settings.with_(backend_url=url, model=model)
     generator = CountingGenerator(url, model)
     pipeline = Pipeline(settings, generator=generator)
-    rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "questions.jsonl").open()]
-    questions = [r["question"] for r in rows if r.get("answerable", True)][:8]
+    questions = [q["question"] for q in questionsets.answerable("questions.jsonl")][:8]
     alone = {q: web.chat_text(final(pipeline.ask(q))) for q in questions}
     assert generator.peak == 1
     with serving(settings, pipeline) as chat_url:
-        clients = [Client(chat_url, verbose=False) for _ in questions]  # one client = one session
-        start = threading.Barrier(len(questions))
-
-        def ask(i: int) -> str:
-            start.wait(timeout=60)
-            _, chat, _ = clients[i].predict(questions[i], [], api_name="/respond")
-            return chat[-1]["content"]
-
-        with ThreadPoolExecutor(max_workers=len(questions)) as pool:
-            together = dict(zip(questions, pool.map(ask, range(len(questions))), strict=True))
+        chats = ask_together(chat_url, questions)
+    together = dict(zip(questions, (chat[-1]["content"] for chat in chats), strict=True))
     generator.close()
     assert generator.peak > 2, f"at most {generator.peak} requests reached the server at once"
     assert {q: message_text(a) for q, a in together.items()} == alone

@@ -6,16 +6,13 @@ in test_answer.py, on what `ask` shows.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
+import questionsets
 
 from labchat.evaluate import _norm
 from labchat.evidence import Passage
 from labchat.pipeline import Pipeline
 
-DATA = Path(__file__).parent / "data"
 CONTEXT_BUDGET = 2400
 
 DEV = [
@@ -32,9 +29,7 @@ DEV = [
 
 
 def _answerable(name: str) -> list[tuple[str, str, str]]:
-    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
-    questions = [json.loads(line) for line in lines if line.strip()]
-    return [(q["id"], q["question"], q["evidence"]) for q in questions if q.get("answerable", True)]
+    return [(q["id"], q["question"], q["evidence"]) for q in questionsets.answerable(name)]
 
 
 def _holds(evidence: str, passages: list[Passage]) -> bool:

@@ -13,8 +13,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+import questionsets
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from servers import message_text, serving
+from servers import ask_together, message_text, serving
 
 from labchat import web
 from labchat.errors import LabchatError
@@ -266,24 +267,11 @@ def test_no_file_outside_corpus_and_index_is_served(fake_url: str, path: str) ->
 
 def test_sixteen_sessions_at_once_each_get_their_own_answer(real_url: str, pipeline: Pipeline) -> None:
     """Through gradio_client, as 16 users: no lost request, no mixed streams, no shared history."""
-    import json
-    from concurrent.futures import ThreadPoolExecutor
-
-    from gradio_client import Client
-
     from labchat.evaluate import final
 
-    rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "questions.jsonl").open()]
-    questions = [r["question"] for r in rows][:16]
+    questions = [q["question"] for q in questionsets.read("questions.jsonl")][:16]
     expected = {q: web.chat_text(final(pipeline.ask(q))) for q in questions}  # answered one at a time
-
-    def ask(question: str) -> list[dict]:
-        client = Client(real_url, verbose=False)  # one client = one session
-        _, chat, _ = client.predict(question, [], api_name="/respond")
-        return chat
-
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        chats = dict(zip(questions, pool.map(ask, questions), strict=True))
+    chats = dict(zip(questions, ask_together(real_url, questions), strict=True))
     for question, chat in chats.items():
         assert [m["role"] for m in chat] == ["user", "assistant"], chat
         assert message_text(chat[0]["content"]) == question
