@@ -21,6 +21,7 @@ from labchat import web
 from labchat.errors import LabchatError
 from labchat.evidence import Passage
 from labchat.pipeline import Answer, Pipeline
+from labchat.profile import CorpusProfile
 from labchat.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -120,6 +121,7 @@ class FakePipeline:
     def __init__(self) -> None:
         self.calls: list[tuple[str, list[tuple[str, str]]]] = []
         self.release = threading.Event()
+        self.profile = CorpusProfile("Fake notes", "Scripted answers.", ("First example?", "Second example?"))
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[Answer]:
         self.calls.append((question, list(history)))
@@ -220,10 +222,11 @@ def test_clearing_the_chat_starts_a_new_conversation(fake_page: Page, fake: Fake
 
 
 def test_clicking_an_example_asks_it(fake_page: Page, fake: FakePipeline) -> None:
-    fake_page.get_by_text(web.EXAMPLES[2], exact=True).click()
+    example = fake.profile.examples[1]
+    fake_page.get_by_text(example, exact=True).click()
     fake_page.wait_for_selector(f'{SOURCES} [data-turn="1"][data-state="done"]')
-    expect(fake_page.locator(USER).last).to_have_text(web.EXAMPLES[2])
-    assert fake.calls == [(web.EXAMPLES[2], [])]
+    expect(fake_page.locator(USER).last).to_have_text(example)
+    assert fake.calls == [(example, [])]
 
 
 def test_follow_up_question_uses_the_conversation(page: Page) -> None:

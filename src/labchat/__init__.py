@@ -1,3 +1,3 @@
-"""labchat: questions about China's AI labs, answered from a folder of documents by a small local model."""
+"""labchat: questions answered from a folder of documents by a small local model, with their passages."""
 
 __version__ = "0.1.0"

@@ -72,7 +72,7 @@ def _pipeline(settings: Settings) -> Pipeline:
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="labchat")
 def cli() -> None:
-    """Ask questions about China's AI labs, answered from your documents by a small local model."""
+    """Ask questions about your documents, answered by a small local model with the passages it used."""
     logging.basicConfig(level=logging.WARNING, format="labchat: %(message)s", stream=sys.stderr)
 
 
@@ -85,7 +85,7 @@ def ask(settings: Settings, question: str, as_json: bool) -> None:
     from labchat.evaluate import final
 
     if not question.strip():  # before loading any model: the pipeline would refuse it seconds later
-        raise LabchatError("the question is empty: labchat ask \"Who founded Baichuan AI?\"")
+        raise LabchatError("the question is empty: labchat ask \"What do the documents say about X?\"")
     stream = _pipeline(settings).ask(question)
     if as_json:
         click.echo(json.dumps(final(stream).to_dict(), ensure_ascii=False))

@@ -1,18 +1,19 @@
 """Chinese questions, searched in English: the embedder and the model read English only.
 
-Company names come from the corpus itself, which writes them in both scripts ("**Baichuan AI** (百川智能)");
-question words come from a small glossary. What neither covers is dropped from the search query, so a
-Chinese question about something the corpus never names still finds nothing and labchat abstains.
+Names come from the corpus itself, which may write them in both scripts ("**Acme Robotics** (艾克米机器人)"),
+and from the glossary in the corpus's `labchat.yaml` (see `profile.py`); question words come from the small
+glossary below. What none covers is dropped from the search query, so a Chinese question about something
+the corpus never names still finds nothing and labchat abstains.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _PAIR = re.compile(r"([A-Za-z0-9][\w.\-]*(?: [A-Z][\w.\-]*)*)\W{0,3}\s*\(([^()\s,]*[\u4e00-\u9fff][^()\s,]*)")
-GLOSSARY = {
+GLOSSARY = {  # language, not any corpus's names: those belong in its labchat.yaml
     "创始人": "founder", "是谁": "who", "谁": "who", "创立": "founded", "创办": "founded", "成立": "founded",
     "创建": "founded", "什么时候": "when", "何时": "when", "哪一年": "what year", "哪年": "what year",
     "多少": "how many", "多大": "how large", "多长": "how long", "哪里": "where", "在哪": "where",
@@ -20,12 +21,8 @@ GLOSSARY = {
     "发布": "released", "推出": "launched", "意思": "mean", "含义": "mean", "参数": "parameters",
     "融资": "raised funding", "估值": "valuation", "上下文": "context", "价格": "price", "公司": "company",
     "开源": "open-source", "训练": "trained", "城市": "city", "名字": "name", "名称": "name",
-    "架构": "architecture", "投资": "investment", "北京": "Beijing", "上海": "Shanghai", "深圳": "Shenzhen",
-    "杭州": "Hangzhou", "广州": "Guangzhou", "腾讯": "Tencent", "百度": "Baidu", "阿里巴巴": "Alibaba",
-    "阿里": "Alibaba", "华为": "Huawei", "月之暗面": "Moonshot AI", "智谱": "Zhipu", "深度求索": "DeepSeek",
-    "通义千问": "Qwen", "文心一言": "ERNIE Bot", "混元": "Hunyuan", "元宝": "Yuanbao", "微信": "WeChat",
-    "今天": "today", "明天": "tomorrow", "天气": "weather", "股价": "stock price", "人口": "population",
-    "首都": "capital",
+    "架构": "architecture", "投资": "investment", "今天": "today", "明天": "tomorrow", "天气": "weather",
+    "股价": "stock price", "人口": "population", "首都": "capital",
 }
 
 
@@ -38,11 +35,15 @@ def find_aliases(texts: Iterable[str]) -> dict[str, str]:
     return aliases
 
 
-def to_english(question: str, aliases: dict[str, str]) -> str:
-    """The question with known Chinese words replaced by English, the rest of the Chinese dropped."""
+def to_english(question: str, aliases: Mapping[str, str], glossary: Mapping[str, str] | None = None) -> str:
+    """The question with known Chinese words replaced by English, the rest of the Chinese dropped.
+
+    `glossary` (the corpus's own, from its labchat.yaml) wins over `aliases`: it was written on purpose,
+    the aliases are guessed from the text.
+    """
     if not _CJK.search(question):
         return question
-    table = {**GLOSSARY, **aliases}
+    table = {**GLOSSARY, **aliases, **(glossary or {})}
     pattern = re.compile("|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)))
     english = pattern.sub(lambda m: f" {table[m.group()]} ", question)
     english = " ".join(_CJK.sub(" ", english).replace("\uff1f", "?").split())

@@ -14,19 +14,11 @@ import gradio as gr
 
 from labchat.errors import LabchatError
 from labchat.pipeline import Answer, Pipeline
+from labchat.profile import CorpusProfile
 from labchat.settings import Settings
 
 log = logging.getLogger(__name__)
 
-TITLE = "labchat — China's AI labs, answered from your documents"
-SUBTITLE = ("Ask about founders, funding, models and research. A small local model answers from your "
-            "documents and cites the passages it used.")
-EXAMPLES = [
-    "How much did Baichuan raise in its Series B round?",
-    "What context length does Hunyuan-Large support?",
-    "Who founded 01.AI?",
-    "小红书发布了什么模型\uff1f",
-]
 REMOTE_CONCURRENCY = 16
 """Answers in flight at once when an inference server generates: it batches them, labchat only waits."""
 CONCURRENCY = 2
@@ -85,49 +77,59 @@ _CSS = """
 
 
 def build_app(settings: Settings, pipeline: Pipeline) -> gr.Blocks:
-    """The chat page, not yet running: `serve` launches it, tests start it on a free port."""
+    """The chat page, not yet running: `serve` launches it, tests start it on a free port.
+
+    Its title, words and examples come from `pipeline.profile`, what the corpus's labchat.yaml says.
+    """
     limit = REMOTE_CONCURRENCY if settings.backend_url else CONCURRENCY
+    profile: CorpusProfile = pipeline.profile
+    subject = profile.topic or "the documents"
+    example = f", for example: {profile.examples[0]}" if profile.examples else "."
+    hint = html.escape(f"Type a question first{example}")  # a Gradio notice renders HTML
     with gr.Blocks(title="labchat", analytics_enabled=False) as app:
         turns = gr.State([])  # this session's [(question, answer), ...]; gr.State is per browser session
-        gr.HTML(_header(settings), css_template=_HEADER_CSS, js_on_load=None)
+        gr.HTML(_header(settings, profile), css_template=_HEADER_CSS, js_on_load=None)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
                 chat = gr.Chatbot(
                     elem_id="lc-chat", show_label=False, height="calc(100vh - 380px)", min_height=320,
                     layout="bubble",
-                    placeholder="**Ask a question about China's AI labs.**<br>Answers come only from "
+                    placeholder=f"**Ask a question about {_md_text(subject)}.**<br>Answers come only from "
                                 "the documents in the corpus, with citations like [1].",
                     sanitize_html=True, allow_tags=False, latex_delimiters=[],
                     buttons=["copy"], feedback_options=None,
                 )
                 question = gr.Textbox(
                     elem_id="lc-question", show_label=False, lines=1, max_lines=4, autofocus=True,
-                    placeholder="Ask about a lab, a model, a founder or a funding round…",
+                    placeholder=f"Ask a question about {subject}…",
                     submit_btn="Ask",
                 )
-                examples = gr.Examples(EXAMPLES, inputs=question, label="Try one of these")
+                if profile.examples:
+                    examples = gr.Examples(list(profile.examples), inputs=question, label="Try one of these")
             with gr.Column(scale=2, min_width=320, elem_id="lc-sources-col"):
                 sources = gr.HTML(sources_html(None), css_template=_SOURCES_CSS, js_on_load=None,
                                   elem_id="lc-sources")
 
         def respond(text: str, messages: list[Message], history: list[Turn]) -> Iterator[tuple]:
-            yield from _respond(pipeline, text, messages, history)
+            yield from _respond(pipeline, text, messages, history, hint)
 
         # "always_last": a question sent while the previous answer still streams runs right after it,
         # instead of being dropped (Gradio's default for submit).
         question.submit(respond, [question, chat, turns], [question, chat, sources, turns],
                         concurrency_limit=limit, trigger_mode="always_last")
-        examples.load_input_event.then(respond, [question, chat, turns], [question, chat, sources, turns],
-                                       concurrency_limit=limit)  # one click asks the example
+        if profile.examples:
+            examples.load_input_event.then(respond, [question, chat, turns], [question, chat, sources, turns],
+                                           concurrency_limit=limit)  # one click asks the example
         chat.clear(lambda: ([], sources_html(None)), outputs=[turns, sources])
     app.queue(default_concurrency_limit=limit)
     return app
 
 
-def _header(settings: Settings) -> str:
+def _header(settings: Settings, profile: CorpusProfile) -> str:
     setup = (f"Model <code>{html.escape(settings.model)}</code> on this machine \u00b7 documents in "
              f"<code>{html.escape(settings.corpus_dir.name)}/</code>")
-    return (f'<header class="lc-header"><h1>{html.escape(TITLE)}</h1><p>{html.escape(SUBTITLE)}</p>'
+    return (f'<header class="lc-header"><h1>{html.escape(profile.title)}</h1>'
+            f'<p>{html.escape(profile.description)}</p>'
             f'<p class="lc-setup">{setup}</p></header>')
 
 
@@ -160,11 +162,11 @@ def serve(settings: Settings, pipeline: Pipeline) -> None:
     app.block_thread()
 
 
-def _respond(pipeline: Pipeline, text: str, messages: list[Message],
-             history: list[Turn]) -> Iterator[tuple]:
+def _respond(pipeline: Pipeline, text: str, messages: list[Message], history: list[Turn],
+             hint: str) -> Iterator[tuple]:
     """Stream one answer: yields (question box, chat, sources, history) as the answer fills in."""
     if not text.strip():
-        gr.Warning("Type a question first, for example: Who founded 01.AI?", duration=5)
+        gr.Warning(hint, duration=5)
         yield "", gr.skip(), gr.skip(), gr.skip()
         return
     messages = [*messages, {"role": "user", "content": _md_text(text)},
