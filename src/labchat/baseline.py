@@ -8,7 +8,7 @@ one run, so the difference is labchat's retrieval, evidence picking, checking an
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from labchat.embed import embedder_path
 from labchat.evidence import Passage
@@ -35,7 +35,8 @@ class Baseline:
         self.settings = settings
         self.generator = generator
 
-    def ask(self, question: str) -> Iterator[Answer]:
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[Answer]:
+        """Like `Pipeline.ask`, but each question alone: LlamaIndex's default retriever keeps no history."""
         start = time.perf_counter()
         answer = Answer(question=question, passages=[])
         used = 0

@@ -128,3 +128,54 @@ def cite(answer: str, passages: Sequence[Passage]) -> str:
     if cited and all(1 <= n <= len(passages) and wanted <= _facts_in(passages[n - 1], wanted) for n in cited):
         return answer
     return f"{strip_citations(answer)} [{support.n}]"
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*\s+(?=[A-Z0-9\"\u201c])")
+
+
+def split_sentences(text: str) -> tuple[list[str], str]:
+    """The complete sentences of a streamed text (each with the citations right after it) and the rest."""
+    parts = _SENTENCE.split(text)
+    ends = [m.end() for m in _SENTENCE.finditer(text)]
+    done = [text[start:end].strip() for start, end in zip([0, *ends], ends, strict=False)]
+    return done, text[ends[-1]:] if ends else text if parts else ""
+
+
+def verified(sentence: str, passages: Sequence[Passage], question: str) -> str | None:
+    """The sentence citing the passages that hold its facts, or None when it must not be shown.
+
+    Every number and name it states must be in the passages it cites (or in the question); citations it
+    wrote that point at a passage holding none of them are replaced, and a sentence without citations gets
+    the fewest passages that hold its facts. A sentence stating no fact at all, a question or an echoed
+    heading is not an answer.
+    """
+    body = strip_citations(tidy(sentence))
+    wanted = {_normal(f) for f in facts(body)} - {_normal(f) for f in facts(question)}
+    if not wanted or body.endswith("?") or echoes_heading(body, passages):
+        return None
+    cited = [passages[n - 1] for n in dict.fromkeys(citations(sentence)) if 1 <= n <= len(passages)]
+    if cited and all(_facts_in(p, wanted) for p in cited) and wanted <= set().union(
+            *(_facts_in(p, wanted) for p in cited)):
+        return _with_citations(body, cited)
+    support = _cover(wanted, passages)
+    return _with_citations(body, support) if support else None
+
+
+def _with_citations(body: str, passages: Sequence[Passage]) -> str:
+    """"Raised $691M [1]." : the citation inside the sentence's final stop."""
+    marks = "".join(f"[{p.n}]" for p in passages)
+    stop = body[-1] if body[-1] in ".!" else ""
+    return f"{body.removesuffix(stop)} {marks}{stop}"
+
+
+def _cover(wanted: set[str], passages: Sequence[Passage]) -> list[Passage]:
+    """The fewest passages (greedily, best-ranked first on ties) that together hold every wanted fact."""
+    chosen: list[Passage] = []
+    left = set(wanted)
+    while left:
+        best = max(passages, key=lambda p: (len(_facts_in(p, left)), -p.n), default=None)
+        if best is None or not _facts_in(best, left):
+            return []
+        chosen.append(best)
+        left -= _facts_in(best, left)
+    return sorted(chosen, key=lambda p: p.n)

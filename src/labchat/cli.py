@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -53,11 +54,14 @@ def settings_options(command: Callable) -> Callable:
                   help="Generate through an OpenAI-compatible server (vLLM, llama.cpp, Ollama, `transformers "
                   "serve`), e.g. http://127.0.0.1:8000/v1; --model is then the server's model name; an "
                   "API key is read from LABCHAT_API_KEY [env LABCHAT_BACKEND_URL].")
+    @click.option("--generate/--quote", default=None, envvar="LABCHAT_GENERATE",
+                  help="Let the local model word the answer, each sentence checked against the passages, "
+                  "or quote the passages [default: quote; env LABCHAT_GENERATE=1].")
     @functools.wraps(command)
     def wrapper(corpus_dir: Path | None, index_dir: Path | None, model: str | None, backend_url: str | None,
-                **kwargs: Any) -> Any:
+                generate: bool | None, **kwargs: Any) -> Any:
         settings = Settings().with_(corpus_dir=corpus_dir, index_dir=index_dir, model=model,
-                                   backend_url=backend_url)
+                                   backend_url=backend_url, generate=generate)
         return command(settings, **kwargs)
 
     return wrapper
@@ -94,14 +98,10 @@ def ask(settings: Settings, question: str, as_json: bool) -> None:
 
 
 def _print_answer(stream: Iterator[Answer]) -> None:
-    """Stream the text; if the checker replaced it, say so and print the replacement; then the sources."""
+    """Stream the text (only checked sentences ever reach it, so it only grows), then the sources."""
     shown = ""
     for answer in stream:
-        if answer.text.startswith(shown):
-            click.echo(answer.text[len(shown):], nl=False)
-        else:
-            click.echo("\n[checked against the passages, the answer is:]")
-            click.echo(answer.text, nl=False)
+        click.echo(_terminal(answer.text[len(shown):]), nl=False)
         shown = answer.text
     click.echo()
     if answer.notice:
@@ -111,6 +111,40 @@ def _print_answer(stream: Iterator[Answer]) -> None:
         mark = " (cited)" if p.n in answer.cited else ""
         click.echo(f"[{p.n}] {p.path} \u2014 {p.section} (score {p.score:.2f}){mark}")
         click.echo(f"    {p.text if len(p.text) <= 200 else p.text[:197] + '...'}")
+    return answer
+
+
+@cli.command()
+@settings_options
+def chat(settings: Settings) -> None:
+    """Talk in the terminal: one question a line, each answered with the conversation so far in mind.
+
+    Follow-ups such as "And who leads it?" are read with the earlier turns. `exit`, Ctrl-D or Ctrl-C
+    ends the chat; questions may also be piped in, one a line.
+    """
+    from labchat.evaluate import converse
+
+    for _ in converse(_pipeline(settings), _typed_questions(), consume=_print_answer):
+        click.echo()
+
+
+def _typed_questions() -> Iterator[str]:
+    """Lines from stdin, blank ones skipped, until `exit`, the end of input (Ctrl-D) or Ctrl-C."""
+    prompt = "> " if sys.stdin.isatty() else ""
+    while True:
+        try:
+            line = input(prompt).strip()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if line.lower() in ("exit", "quit"):
+            return
+        if line:
+            yield line
+
+
+def _terminal(text: str) -> str:
+    """The answer's **bold** short answer in bold on a terminal, plain elsewhere."""
+    return re.sub(r"\*\*(.+?)\*\*", lambda m: click.style(m.group(1), bold=True), text)
 
 
 @cli.command()
@@ -157,6 +191,9 @@ def serve(settings: Settings, host: str, port: int, auth: str | None) -> None:
 @settings_options
 def evaluate(settings: Settings, questions: Path, out: Path, baseline: bool) -> None:
     """Answer every question of QUESTIONS (shaped like shared/eval/dev.jsonl) and print the scores.
+
+    Conversations (lines with "turns", like shared/eval/train_conversations.jsonl) are asked turn by turn,
+    each with the turns before it as history, and recorded as `<id>-t<n>`.
 
     The first line is labchat's summary, as shared/eval/score.py prints it; with --baseline, a second
     line scores the reference pipeline on the same questions in the same run.

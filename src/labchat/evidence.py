@@ -1,25 +1,40 @@
-"""Pick the few sentences that answer a question out of the retrieved chunks.
+"""Pick the sentences that answer a question out of the retrieved chunks, and judge whether any does.
 
-A 135M model answers well from two or three short sentences and badly from a page, so the passages put in
-front of it are single sentences (a table row keeps its header), ranked by how many of the question's
-rare words they hold and how close they are in meaning.
+Every sentence (a table row keeps its header) of the retrieved chunks is a candidate. It is described by
+features of what the question asks (`labchat.question`): does it name the question's subject, in itself
+or its section; does it hold the attribute words; does it hold a span of the answer type asked for; how
+close is it in meaning. A linear model fitted on `train.jsonl` (`scripts/fit.py`, coefficients in
+`fitted.json`) turns these into the probability that the sentence is the evidence, and a second one
+turns the best candidates into the probability that the documents answer the question at all.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
 from labchat.chunking import Chunk
 from labchat.embed import Embedder
+from labchat.fitted import FittedModels
+from labchat.question import Question, Vocabulary
 from labchat.retrieve import Hit, tokenize
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;\u3002\uff01\uff1f])\s+(?=[A-Z0-9*\"\u3400-\u9fff])")
 _MARKUP = re.compile(r"\*\*|__|`|\[(?P<label>[^\]]*)\]\([^)]*\)")
+_DATE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(?:\d{1,2},\s+)?\d{4}\b"
+                   r"|\b(?:19|20)\d{2}\b|\bQ[1-4]\b")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*\s*[%+]?\w*|\b(?:hundred|thousand|million|billion|trillion)\b", re.I)
+_NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
+
+SENTENCE_FEATURES = (
+    "retrieval", "dense", "overlap", "subject_sentence", "subject_context", "subject_chunk",
+    "attribute_sentence", "attribute_section", "type_span", "new_fact", "table_row", "label", "length", "no_subject")
+QUESTION_FEATURES = (
+    "best", "margin", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
+    "dense_best", "unknown", "volatile", "no_subject")
 
 
 @dataclass(frozen=True)
@@ -31,14 +46,29 @@ class Passage:
     section: str
     text: str
     score: float
+    """Fitted probability that this passage holds the answer."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The passages for one question, best first, and the probability that they answer it."""
+
+    question: Question
+    passages: list[Passage]
+    answerable: float
+    features: np.ndarray
+    """The question-level features `answerable` was computed from (kept for fitting and inspection)."""
 
 
 def sentences(chunk: Chunk) -> list[str]:
-    """List items, table rows (prefixed with the table's header) and prose sentences of a chunk."""
+    """List items, table rows (prefixed with the table's header) and prose sentences of a chunk.
+
+    A link keeps its label in brackets ("see: [guide.md]"): the label is what a reader quotes.
+    """
     out: list[str] = []
     header = ""
     for line in chunk.text.split("\n"):
-        line = _MARKUP.sub(lambda m: m.group("label") or "", line).strip()
+        line = _MARKUP.sub(lambda m: f"[{m.group('label')}]" if m.group("label") else "", line).strip()
         if not line or set(line) <= set("|-: "):
             continue
         if line.startswith("|"):
@@ -53,44 +83,88 @@ def sentences(chunk: Chunk) -> list[str]:
     return out
 
 
+def has_span(text: str, answer_type: str, question: str) -> bool:
+    """Whether `text` holds something of the kind asked for that the question does not already say."""
+    def new(matches: list[str]) -> bool:
+        return any(m.strip().lower() not in question.lower() for m in matches)
+
+    if answer_type == "date":
+        return new(_DATE.findall(text))
+    if answer_type in ("number", "compare"):
+        return new(_NUMBER.findall(text))
+    if answer_type in ("person", "place", "other"):
+        return new(_NAME.findall(text))
+    if answer_type == "list":
+        return "," in text or " and " in text
+    return len(text) > 40  # a reason is a clause, not a bare value
+
+
 class EvidencePicker:
-    """Scores sentences by IDF-weighted overlap with the question plus embedding similarity."""
+    """Scores candidate sentences with the fitted models; one picker serves every question."""
 
-    def __init__(self, chunks: list[Chunk], embedder: Embedder) -> None:
+    def __init__(self, vocabulary: Vocabulary, embedder: Embedder, models: FittedModels) -> None:
+        self.vocabulary = vocabulary
         self.embedder = embedder
-        df = Counter(t for c in chunks for t in set(tokenize(c.search_text)))
-        self.idf = {t: math.log(1 + len(chunks) / n) for t, n in df.items()}
-        self.unknown_idf = math.log(1 + len(chunks))
+        self.models = models
 
-    def weight(self, token: str) -> float:
-        return self.idf.get(token, self.unknown_idf)
+    def share(self, tokens: frozenset[str], found: set[str]) -> float:
+        """Share of the tokens' rarity weight that is among `found`; 1.0 when there are no tokens."""
+        total = sum(self.vocabulary.weight(t) for t in tokens)
+        return sum(self.vocabulary.weight(t) for t in tokens & found) / total if total else 1.0
 
-    def overlap(self, question_tokens: set[str], text: str) -> float:
-        """Share of the question's IDF weight that `text` contains."""
-        total = sum(self.weight(t) for t in question_tokens)
-        found = question_tokens & set(tokenize(text))
-        return sum(self.weight(t) for t in found) / total if total else 0.0
-
-    def pick(self, question: str, hits: list[Hit], limit: int, max_chars: int) -> list[Passage]:
-        candidates = [(hit, s) for hit in hits for s in sentences(hit.chunk)]
-        if not candidates:
-            return []
-        q_tokens = set(tokenize(question))
-        texts = [f"{hit.chunk.section}: {s}" for hit, s in candidates]
-        vectors = self.embedder.encode([question, *texts])
+    def candidates(self, question: Question, hits: list[Hit]) -> tuple[list[tuple[Hit, str]], np.ndarray]:
+        """Every sentence of the hits and its row of SENTENCE_FEATURES."""
+        pairs = [(hit, s) for hit in hits for s in sentences(hit.chunk)]
+        if not pairs:
+            return [], np.zeros((0, len(SENTENCE_FEATURES)))
+        vectors = self.embedder.encode([question.text, *(f"{h.chunk.section}: {s}" for h, s in pairs)])
         dense = vectors[1:] @ vectors[0]
-        scores = np.array([
-            self.overlap(q_tokens, s) + 0.5 * self.overlap(q_tokens, hit.chunk.section) + float(d)
-            for (hit, s), d in zip(candidates, dense, strict=True)])
+        rows = []
+        for (hit, text), cosine in zip(pairs, dense, strict=True):
+            words, section = set(tokenize(text)), set(tokenize(hit.chunk.section))
+            chunk = words | section | set(tokenize(hit.chunk.text))
+            rows.append([
+                hit.score, float(cosine), self.share(question.tokens, words | section),
+                self.share(question.subject, words), self.share(question.subject, words | section),
+                self.share(question.subject, chunk),
+                self.share(question.attribute, words), self.share(question.attribute, section),
+                float(has_span(text, question.answer_type, question.text)),
+                float(has_span(text, "other", question.text) or has_span(text, "number", question.text)),
+                float(" | " in text and ": " in text), float(text.endswith(":")), math.log(1 + len(text)),
+                float(not question.subject)])
+        return pairs, np.array(rows, dtype=np.float64)
+
+    def pick(self, question: Question, hits: list[Hit], limit: int, max_chars: int) -> Evidence:
+        pairs, rows = self.candidates(question, hits)
+        scores = self.models.sentence(rows) if len(pairs) else np.zeros(0)
         passages: list[Passage] = []
+        kept: list[int] = []
         used = 0
         for i in np.argsort(-scores, kind="stable"):
-            hit, text = candidates[i]
+            hit, text = pairs[i]
             if used + len(text) > max_chars or any(p.text == text for p in passages):
                 continue
             passages.append(Passage(len(passages) + 1, hit.chunk.path, hit.chunk.section, text,
                                     round(float(scores[i]), 3)))
+            kept.append(int(i))
             used += len(text)
             if len(passages) == limit:
                 break
-        return passages
+        features = self.question_features(question, rows[kept], scores[kept])
+        answerable = float(self.models.answerable(features[None, :])[0]) if passages else 0.0
+        return Evidence(question, passages, answerable, features)
+
+    def question_features(self, question: Question, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """QUESTION_FEATURES from the kept candidates (best first)."""
+        unknown = 1.0 - self.share(question.tokens, {t for t in question.tokens if self.vocabulary.known(t)})
+        unknown = max(unknown, question.untranslated)  # Chinese the search could not carry is unknown too
+        asked = [unknown, float(question.volatile), float(not question.subject)]
+        if not len(scores):
+            return np.array([0.0] * (len(QUESTION_FEATURES) - len(asked)) + asked)
+        col = {name: rows[:, i] for i, name in enumerate(SENTENCE_FEATURES)}
+        attribute = np.maximum(col["attribute_sentence"], col["attribute_section"])
+        joint = (col["subject_context"] * attribute).max()  # about the subject, naming the attribute
+        margin = scores[0] - scores[1] if len(scores) > 1 else scores[0]
+        return np.array([scores[0], margin, col["subject_context"][0], col["subject_context"].max(),
+                         col["attribute_sentence"][0], attribute.max(), joint, col["type_span"][0],
+                         col["dense"][0], *asked])

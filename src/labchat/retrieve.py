@@ -43,7 +43,12 @@ def tokenize(text: str) -> list[str]:
         elif word not in STOPWORDS:
             parts = re.split(r"[.\-]", word)
             words += [word, *(p for p in parts if p not in STOPWORDS)] if len(parts) > 1 else [word]
-    return _STEMMER.stemWords(words) + tokens
+    return stem(words) + tokens
+
+
+def stem(words: list[str]) -> list[str]:
+    """Snowball stems of lower-case words: "models" and "model" meet."""
+    return _STEMMER.stemWords(words)
 
 
 @dataclass(frozen=True)

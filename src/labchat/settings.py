@@ -35,8 +35,8 @@ class Settings:
     """Evidence sentences put in front of the model."""
     context_chars: int = 2400
     """Budget of passage text put in front of the model for one question."""
-    min_relevance: float = 0.97
-    """Score the best passage must reach (rare-word overlap plus cosine similarity), or labchat abstains."""
+    generate: bool = False
+    """Let the local model write the answer (each sentence checked) instead of quoting the passages."""
     max_new_tokens: int = 96
     backend_url: str | None = None
     """An OpenAI-compatible server (`http://host:8000/v1`) to generate with instead of a local model."""

@@ -22,7 +22,16 @@ GLOSSARY = {  # language, not any corpus's names: those belong in its labchat.ya
     "融资": "raised funding", "估值": "valuation", "上下文": "context", "价格": "price", "公司": "company",
     "开源": "open-source", "训练": "trained", "城市": "city", "名字": "name", "名称": "name",
     "架构": "architecture", "投资": "investment", "今天": "today", "明天": "tomorrow", "天气": "weather",
-    "股价": "stock price", "人口": "population", "首都": "capital",
+    "股价": "stock price", "人口": "population", "首都": "capital", "负责人": "head", "领导": "leads",
+    "首席执行官": "CEO", "首席技术官": "CTO", "首席财务官": "CFO", "员工": "employees", "收入": "revenue",
+    "营收": "revenue", "大学": "university", "毕业": "graduated", "下载": "downloads", "变体": "variants",
+    "股票代码": "stock ticker", "基准": "benchmark", "最高分": "highest score", "超过": "exceed",
+    "规模": "size", "产品": "products", "集成": "integrated", "支持": "supports", "团队": "team",
+    "版本": "version", "许可": "license", "许可证": "license", "专家": "experts", "数据": "data",
+    "任务": "tasks", "中文": "Chinese", "英文": "English", "文件": "file", "文档": "document",
+    "为什么": "why", "如何": "how", "怎么": "how", "哪些": "which", "第一": "first", "最早": "earliest",
+    "更早": "earlier", "更大": "larger", "更长": "longer", "成本": "cost", "用户": "users",
+    "技术": "technology", "报告": "report", "速度": "speed", "长度": "length", "窗口": "window",
 }
 
 
@@ -41,10 +50,30 @@ def to_english(question: str, aliases: Mapping[str, str], glossary: Mapping[str,
     `glossary` (the corpus's own, from its labchat.yaml) wins over `aliases`: it was written on purpose,
     the aliases are guessed from the text.
     """
+    english, _ = _translate(question, aliases, glossary)
+    return english
+
+
+def untranslated(question: str, aliases: Mapping[str, str],
+                 glossary: Mapping[str, str] | None = None) -> float:
+    """Share of a Chinese question's content characters no glossary entry covered: what the English search
+    never sees (0.0 for an English question). A question about an unknown attribute ("CFO") loses it."""
+    _, left = _translate(question, aliases, glossary)
+    content = [ch for ch in _CJK.findall(question) if ch not in _FUNCTION]
+    return len([ch for ch in left if ch not in _FUNCTION]) / len(content) if content else 0.0
+
+
+_FUNCTION = frozenset("的了吗呢是在有和与及个些哪么什谁把被从对于也都就还吧啊呀")
+"""Chinese function characters: grammar, not content, so leaving them untranslated loses nothing."""
+
+
+def _translate(question: str, aliases: Mapping[str, str],
+               glossary: Mapping[str, str] | None) -> tuple[str, list[str]]:
     if not _CJK.search(question):
-        return question
+        return question, []
     table = {**GLOSSARY, **aliases, **(glossary or {})}
     pattern = re.compile("|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)))
     english = pattern.sub(lambda m: f" {table[m.group()]} ", question)
+    left = _CJK.findall(english)
     english = " ".join(_CJK.sub(" ", english).replace("\uff1f", "?").split())
-    return english if re.search(r"[A-Za-z]", english) else question
+    return (english if re.search(r"[A-Za-z]", english) else question), left

@@ -195,13 +195,11 @@ def _md_text(text: str) -> str:
 
 
 def chat_text(answer: Answer) -> str:
-    """The whole message for the chat bubble (the checker may rewrite the streamed text at the end)."""
+    """The whole message for the chat bubble: the checked text so far, then notes once it is done."""
     text = _md_text(answer.text) if answer.text else THINKING
     notes = []
     if answer.done and answer.abstained:
         notes.append("The closest passages are shown beside the chat.")
-    if answer.done and answer.repaired:
-        notes.append("Quoted from the documents: the model's own answer did not pass the check against them.")
     if answer.notice:
         notes.append(_md_text(answer.notice))
     return "\n\n".join([text, *(f"_{note}_" for note in notes)])

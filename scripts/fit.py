@@ -1,0 +1,132 @@
+"""Fit labchat's two decision models on a question set (train.jsonl) and report cross-validated figures.
+
+usage: .venv/bin/python scripts/fit.py [QUESTIONS.jsonl] [--write]
+
+1. Every sentence of the retrieved chunks of every question gets the features of `labchat.evidence`;
+   it is labelled evidence when it holds the question's `evidence` (or `evidence2`) passage. A logistic
+   regression learns to rank them.
+2. Each question gets the features of its best candidates as the fitted ranker orders them, from a model
+   that never saw that question (5-fold cross-validation, folds stratified by `kind`); a second logistic
+   regression learns whether the documents answer it, and the abstention threshold is the one that makes
+   the most right decisions on those held-out predictions.
+3. Every question is then answered exactly as `labchat ask` answers it, by models fitted without it, and
+   scored by shared/eval/score.py: these cross-validated figures are what the README reports for train.
+With --write, the models fitted on all questions go to src/labchat/fitted.json.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import StandardScaler
+
+from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, EvidencePicker
+from labchat.extract import compose
+from labchat.find import Finder
+from labchat.fitted import FITTED_FILE, FittedModels, Linear
+from labchat.prompt import ABSTAIN
+from labchat.settings import PROJECT_DIR, Settings
+
+SCORER = PROJECT_DIR.parent / "shared" / "eval" / "score.py"
+FOLDS = 5
+
+
+def norm(text: str) -> str:
+    """shared/eval/score.py's matching, imported from the scorer itself so the labels use its rules."""
+    sys.path.insert(0, str(SCORER.parent))
+    from score import norm as score_norm
+
+    return score_norm(text)
+
+
+def fit_linear(rows: np.ndarray, labels: np.ndarray, names: tuple[str, ...]) -> Linear:
+    scaler = StandardScaler().fit(rows)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    model = LogisticRegression(C=1.0, max_iter=2000).fit((rows - scaler.mean_) / scale, labels)
+    return Linear(names, scaler.mean_, scale, model.coef_[0], float(model.intercept_[0]))
+
+
+def placeholder() -> Linear:
+    return Linear(QUESTION_FEATURES, np.zeros(len(QUESTION_FEATURES)), np.ones(len(QUESTION_FEATURES)),
+                  np.zeros(len(QUESTION_FEATURES)), 0.0)
+
+
+def main(path: Path, write: bool) -> None:
+    questions = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    finder = Finder(Settings(), models=FittedModels(placeholder(), placeholder(), 0.5))
+    settings = finder.settings
+    asked, rows, labels, owners = [], [], [], []
+    for i, q in enumerate(questions):
+        question, hits = finder.search(finder.query(q["question"]), finder.untranslated(q["question"]))
+        pairs, features = finder.picker.candidates(question, hits)
+        wanted = [norm(q[k]) for k in ("evidence", "evidence2") if q.get(k)]
+        asked.append((question, hits))
+        rows.append(features)
+        labels += [any(w in norm(text) for w in wanted) for _, text in pairs]
+        owners += [i] * len(pairs)
+    rows_all, labels_all, owners_all = np.vstack(rows), np.array(labels), np.array(owners)
+    kinds = [q.get("kind", "answerable" if q.get("answerable", True) else "unanswerable") for q in questions]
+    folds = list(StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(np.zeros(len(kinds)), kinds))
+
+    # 1-2: the ranker, fitted per fold; each question's evidence picked by a ranker that never saw it.
+    evidence = [None] * len(questions)
+    for train_ids, test_ids in folds:
+        mask = np.isin(owners_all, train_ids)
+        ranker = fit_linear(rows_all[mask], labels_all[mask], SENTENCE_FEATURES)
+        picker = EvidencePicker(finder.vocabulary, finder.embedder, FittedModels(ranker, placeholder(), 0.5))
+        for i in test_ids:
+            evidence[i] = picker.pick(*asked[i], settings.max_passages, settings.context_chars)
+    answerable = np.array([q.get("answerable", True) for q in questions])
+    qrows = np.vstack([e.features for e in evidence])
+    probs = np.zeros(len(questions))
+    for train_ids, test_ids in folds:
+        model = fit_linear(qrows[train_ids], answerable[train_ids], QUESTION_FEATURES)
+        probs[test_ids] = model.predict(qrows[test_ids])
+    threshold = best_threshold(probs, answerable)
+
+    # 3: every question answered as `labchat ask` would, by models that never saw it, and scored.
+    with tempfile.TemporaryDirectory() as tmp:
+        results = Path(tmp) / "cv.jsonl"
+        with results.open("w", encoding="utf-8") as out:
+            for i, (q, e) in enumerate(zip(questions, evidence, strict=True)):
+                abstained = not e.passages or probs[i] < threshold
+                answer = ABSTAIN if abstained else compose(e)
+                out.write(json.dumps({"id": q["id"], "answer": answer, "abstained": bool(abstained),
+                                      "sources": [{"text": p.text} for p in e.passages],
+                                      "latency_s": 0}) + "\n")
+        score = subprocess.run([sys.executable, str(SCORER), str(path), str(results)], check=True,
+                               capture_output=True, text=True).stdout
+    print(f"cross-validated ({FOLDS} folds) on {path.name}: threshold {threshold:.3f}")
+    print(score.strip())
+
+    if write:
+        ranker = fit_linear(rows_all, labels_all, SENTENCE_FEATURES)
+        final = fit_linear(qrows, answerable, QUESTION_FEATURES)  # features from held-out rankers, as at use
+        FITTED_FILE.write_text(json.dumps({
+            "fitted_on": path.name, "questions": len(questions),
+            "sentence": ranker.to_dict(), "answerable": final.to_dict(), "threshold": round(threshold, 4),
+        }, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {FITTED_FILE}")
+
+
+def best_threshold(probs: np.ndarray, answerable: np.ndarray) -> float:
+    """The abstention threshold with the most right decisions (answer the answerable, refuse the rest);
+    the middle of the best interval, so it does not sit on one question's probability."""
+    cuts = np.unique(np.concatenate([[0.0, 1.0], probs]))
+    right = [int(((probs >= c) & answerable).sum() + ((probs < c) & ~answerable).sum()) for c in cuts]
+    best = [i for i, r in enumerate(right) if r == max(right)]
+    i = best[len(best) // 2]
+    return float((cuts[i] + cuts[i - 1]) / 2) if i > 0 else float(cuts[i])
+
+
+if __name__ == "__main__":
+    args = [a for a in sys.argv[1:] if a != "--write"]
+    main(Path(args[0]) if args else PROJECT_DIR.parent / "shared" / "eval" / "train.jsonl",
+         "--write" in sys.argv)

@@ -1,0 +1,131 @@
+"""A follow-up made into a stand-alone search query, so "Who leads that work?" finds what "that work" is.
+
+Chat questions lean on the turns before them: a pronoun ("it", "that executive", 它), an ellipsis ("And
+Zhipu?", "How about creativity?", 那Step-2呢) or a place in a list an answer gave ("the second one",
+第二个). `contextualize` reads the whole history once, oldest turn first, and keeps three things: the
+subject (the names of the latest turn that had any), the latest list an answer gave, and the latest
+question as resolved. Which words are names is the corpus's business, so the caller says (`is_name`);
+this module knows only how English and Chinese refer back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from difflib import SequenceMatcher
+
+_TOKEN = re.compile(r"(?a:[A-Za-z0-9](?:[\w.\-]*\w)?)|[\u3400-\u9fff]")
+"""A word (Step-2, dots.llm1, 01.AI) or one Chinese character: names are runs of these."""
+_NAME_TOKENS = 6
+"""The longest name tried, in tokens: a few English words or a Chinese name of up to six characters."""
+_SHORT = 4
+"""A question of at most this many tokens cannot name what it asks about ("Over what time span?")."""
+_PRONOUN = re.compile(r"\b(?:it|its|they|them|their|he|him|his|she|her|this|that|these|those|there)\b"
+                      r"|[它她这那]|(?<!其)他|其(?!他)", re.IGNORECASE)
+"""English pronouns and determiners; Chinese 它 他 她 其 这 那, but not the 其他 of "other"."""
+_ELLIPSIS = re.compile(r"^\s*(?:(?:and|or|also|but)\b|(?:how|what) about\b|那|还有)|呢\s*[?\uff1f]?\s*$",
+                       re.IGNORECASE)
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+_CHINESE_NUMBERS = "一二三四五六七八九十"
+_ORDINAL = re.compile(
+    rf"\bthe\s+({'|'.join(_ORDINALS)}|last)"
+    r"(?:\s+one\b|\s+of\s+(?:them\b|th[oe]se\b(?:\s+[a-z]+\b)?)|(?=\s*(?:[?.!,]|$)))"
+    rf"|第([{_CHINESE_NUMBERS}]|\d+)\s*[个家位款项种名条]?", re.IGNORECASE)
+"""A place in a list: "the second one", "the first of those (sizes)", "And the fourth?", 第二个.
+"The first likely scenario" is not one: the ordinal must stand for the item."""
+_CITATION = re.compile(r"\[\d+\]")
+_LIST_SEPARATOR = re.compile(r",?\s+and\s+|,\s+|;\s*|[\uff0c\u3001\uff1b和]")
+_MARKUP = re.compile(r"[“”\"()\[\]|*]|[.,;:!?](?=\s|$)")
+"""Quotes, brackets, table bars and the punctuation that ends a word: not part of a list item."""
+
+
+def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Callable[[str], bool],
+                  abstained: Callable[[str], bool]) -> str:
+    """`question` as a search query that stands alone; unchanged when it already does.
+
+    `history` is the earlier (question, answer) turns, oldest first. An abstention names nothing: its
+    answer gives no names or list, though its question still may.
+    """
+    subject: list[str] = []
+    items: list[str] = []
+    previous = ""
+    for asked, answer in history:
+        previous = _resolve(asked, subject, items, previous, is_name)
+        said = "" if abstained(answer) else _CITATION.sub(" ", answer)
+        subject = _names(previous, is_name) or _names(said, is_name) or subject
+        items = _items(said, is_name) or items
+    return _resolve(question, subject, items, previous, is_name)
+
+
+def _resolve(question: str, subject: list[str], items: list[str], previous: str,
+             is_name: Callable[[str], bool]) -> str:
+    """One question made stand-alone from the state of the conversation before it."""
+    place = _ORDINAL.search(question)
+    item = _nth(items, place) if place else None
+    if place and item:
+        return f"{question[:place.start()]}{item}{question[place.end():]}"
+    names = _names(question, is_name)
+    if names and previous and _ELLIPSIS.search(question):
+        return _swap(previous, names, is_name)
+    short = len(_TOKEN.findall(question)) <= _SHORT
+    if names or not subject or not (short or _PRONOUN.search(question) or _ELLIPSIS.search(question)):
+        return question
+    return f"{question} {' '.join(subject)}"
+
+
+def _names(text: str, is_name: Callable[[str], bool]) -> list[str]:
+    """The names in `text`, in order, each once: at every token the longest run of tokens that is a name."""
+    spans = [m.span() for m in _TOKEN.finditer(text)]
+    names, i = [], 0
+    while i < len(spans):
+        for n in range(min(_NAME_TOKENS, len(spans) - i), 0, -1):
+            phrase = " ".join(text[spans[i][0]:spans[i + n - 1][1]].split())
+            if is_name(phrase):
+                names.append(phrase)
+                i += n
+                break
+        else:
+            i += 1
+    return list(dict.fromkeys(names))
+
+
+def _swap(previous: str, names: list[str], is_name: Callable[[str], bool]) -> str:
+    """The previous question asked about `names` instead: the old name most like the new one gives way
+    (Step-1 for Step-2, not StepFun)."""
+    old = _names(previous, is_name)
+    if not old:
+        return f"{previous} {' '.join(names)}"
+    target = max(old, key=lambda name: SequenceMatcher(None, name.casefold(), names[0].casefold()).ratio())
+    return previous.replace(target, " and ".join(names), 1)
+
+
+def _items(answer: str, is_name: Callable[[str], bool]) -> list[str]:
+    """The items of a list an answer gives ("6B, 34B and 9B"; "(Alibaba, Tencent, Baidu)"), in order.
+
+    Inner items are whole; the first and last are cut from their sentence as wide as the widest inner
+    item, or to a name that ends (or starts) there: "founded by Kai-Fu Lee and Wang Xiaochuan".
+    """
+    parts = [words for part in _LIST_SEPARATOR.split(answer) if (words := _MARKUP.sub(" ", part).split())]
+    if len(parts) < 2:
+        return []
+    first, *inner, last = parts
+    width = max((len(words) for words in inner), default=1)
+    return [_edge(first, width, is_name, at_end=True), *(" ".join(words) for words in inner),
+            _edge(last, width, is_name, at_end=False)]
+
+
+def _edge(words: list[str], width: int, is_name: Callable[[str], bool], *, at_end: bool) -> str:
+    for n in range(min(len(words), _NAME_TOKENS), width, -1):
+        phrase = " ".join(words[-n:] if at_end else words[:n])
+        if is_name(phrase):
+            return phrase
+    return " ".join(words[-width:] if at_end else words[:width])
+
+
+def _nth(items: list[str], place: re.Match[str]) -> str | None:
+    english, chinese = (group and group.lower() for group in place.groups())
+    if english:
+        n = len(items) if english == "last" else _ORDINALS.index(english) + 1
+    else:
+        n = _CHINESE_NUMBERS.index(chinese) + 1 if chinese in _CHINESE_NUMBERS else int(chinese)
+    return items[n - 1] if 0 < n <= len(items) else None

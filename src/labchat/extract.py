@@ -1,0 +1,74 @@
+"""The extracted answer: the short answer first, then the words of the passage that support it, cited.
+
+Everything shown comes from the passages verbatim, so nothing in it can be invented: the short answer is
+a span of the best passage of the type the question asks for ("$691M", "Wang Xiaochuan", "Nov 2023"), and
+the supporting words are the passage itself, cut to fit.
+"""
+
+from __future__ import annotations
+
+import re
+
+from labchat.evidence import Evidence, Passage
+from labchat.question import Question
+from labchat.retrieve import tokenize
+
+MAX_ANSWER_CHARS = 400
+"""An answer is a line or two; the passages beside it hold the rest."""
+LEAD = "From the documents:"
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,2}[.)])\s+")
+"""A bullet or item number opening a passage: markup, not words of the quote."""
+_SPANS = {
+    "date": re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(?:\d{1,2},\s+)?"
+                       r"\d{4}\b|\b(?:19|20)\d{2}\b"),
+    "number": re.compile(r"(?:[$\u00a5\u20ac\u00a3]\s?)?\d+(?:[.,]\d+)*"
+                         r"(?:\s?(?:[%+]|[KMBT]\b|[kmbt]n\b|TB|GB|(?:thousand|million|billion|trillion)\b))?\+?"
+                         r"|\b(?:several\s+)?(?:hundreds?|thousands?|millions?|billions?|trillions?)\b"),
+    "person": re.compile(r"\b[A-Z][a-z]+(?:[\s\-][A-Z][a-z]+)+\b"),
+    "name": re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*"),
+}
+_TYPE_SPAN = {"date": "date", "number": "number", "person": "person", "place": "name"}
+"""Answer types with a span to lead with; a reason, a list or a "what" is answered by the passage's words."""
+_YEAR = re.compile(r"(?:19|20)\d{2}")
+
+
+def short_answer(question: Question, passage: Passage) -> str | None:
+    """The span of the asked-for type that the question does not already hold, nearest its attribute words.
+
+    None when the question wants a reason or a list (the passage's words are the answer) or the passage
+    holds no such span.
+    """
+    pattern = _SPANS.get(_TYPE_SPAN.get(question.answer_type, ""))
+    if pattern is None:
+        return None
+    asked = question.text.lower()
+    text = passage.text.split(": ", 1)[1] if " | " in passage.text else passage.text  # a row, not its header
+    spans = [m for m in pattern.finditer(text)
+             if m.group().strip().lower() not in asked and not set(tokenize(m.group())) <= question.tokens
+             and not (question.answer_type == "number" and _YEAR.fullmatch(m.group().strip()))]
+    if not spans:
+        return None
+    if question.answer_type == "number":  # an amount with its unit says more than a bare count beside it
+        spans = [m for m in spans if not m.group().strip().isdigit()] or spans
+    anchors = [m.start() for word in re.finditer(r"[\w\-.]+", text)
+               for m in [word] if set(tokenize(word.group())) & question.attribute]
+    if not anchors:
+        return spans[0].group().strip()
+    return min(spans, key=lambda m: min(abs(m.start() - a) for a in anchors)).group().strip()
+
+
+def quote(passage: Passage, limit: int) -> str:
+    """The passage's words in quotes, at most `limit` characters, cut at a word boundary."""
+    text = _LIST_MARKER.sub("", passage.text)
+    if len(text) > limit - 2:
+        text = text[:limit - 3].rsplit(" ", 1)[0] + "\u2026"
+    return f"\u201c{text}\u201d"
+
+
+def compose(evidence: Evidence) -> str:
+    """"**$691M**. From the documents: “Raised $691M Series B funding …” [1]", within MAX_ANSWER_CHARS."""
+    best = evidence.passages[0]
+    short = short_answer(evidence.question, best)
+    lead = f"**{short}**. {LEAD}" if short else LEAD
+    citation = f" [{best.n}]"
+    return f"{lead} {quote(best, MAX_ANSWER_CHARS - len(lead) - len(citation) - 1)}{citation}"

@@ -1,0 +1,58 @@
+"""Question in, evidence out: the index, the retriever and the fitted evidence picker, loaded once.
+
+The answering pipeline and `scripts/fit.py` share this, so the model is fitted on exactly the features
+that answering computes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from labchat.embed import Embedder
+from labchat.evidence import Evidence, EvidencePicker
+from labchat.fitted import FittedModels
+from labchat.index import build_index, load_index, staleness
+from labchat.profile import load_profile
+from labchat.question import Question, Vocabulary, analyse
+from labchat.retrieve import Hit, Retriever
+from labchat.settings import Settings
+from labchat.translate import find_aliases, to_english, untranslated
+
+log = logging.getLogger(__name__)
+
+
+class Finder:
+    """Loads the embedder and the index (rebuilding a stale one first); `find` is then thread-safe."""
+
+    def __init__(self, settings: Settings, notify: Callable[[str], None] = log.info,
+                 models: FittedModels | None = None) -> None:
+        self.settings = settings
+        self.embedder = Embedder(settings, notify)
+        reason = staleness(settings)
+        if reason:
+            notify(f"{reason}: updating the index first")
+            build_index(settings, self.embedder)
+        index = load_index(settings, self.embedder.dim)
+        self.retriever = Retriever(index, self.embedder)
+        self.vocabulary = Vocabulary(index.chunks)
+        self.picker = EvidencePicker(self.vocabulary, self.embedder, models or FittedModels.load())
+        self.aliases = find_aliases(c.text for c in index.chunks)
+        self.profile = load_profile(settings.corpus_dir, (c.section for c in index.chunks))
+
+    def query(self, question: str) -> str:
+        """The question as it is searched: in English, shorthand spelled out, misspellings corrected."""
+        return self.vocabulary.correct(to_english(question, self.aliases, self.profile.glossary))
+
+    def untranslated(self, question: str) -> float:
+        return untranslated(question, self.aliases, self.profile.glossary)
+
+    def search(self, query: str, untranslated: float = 0.0) -> tuple[Question, list[Hit]]:
+        """The query taken apart and its best chunks; `untranslated` is what translating it lost."""
+        question = analyse(query, self.vocabulary, untranslated)
+        return question, self.retriever.search(query, self.settings.top_chunks)
+
+    def find(self, query: str, untranslated: float = 0.0) -> Evidence:
+        """Evidence for a query (see `query`), its passages best first."""
+        return self.picker.pick(*self.search(query, untranslated), self.settings.max_passages,
+                                self.settings.context_chars)

@@ -1,0 +1,147 @@
+"""What a question asks: the kind of answer it wants, its subject (names) and its attribute words.
+
+Nothing here knows the corpus's topic. Which words are names comes from the corpus itself (`Vocabulary`):
+a word the documents mostly write capitalised or with digits (a company, a model, a person) is a name;
+the other content words of a question say what is asked about it (licence, experts, employees).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from labchat.chunking import Chunk
+from labchat.retrieve import tokenize
+
+_RAW_WORD = re.compile(r"[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_ABBREVIATIONS = {
+    "ppl": "people", "yrs": "years", "yr": "year", "mkt": "market", "govt": "government", "co": "company",
+    "info": "information", "approx": "approximately", "org": "organization", "hq": "headquarters",
+    "ceo": "CEO", "dept": "department", "num": "number", "cnt": "count", "pct": "percent",
+}
+"""Everyday English shorthand, spelled out before searching (a property of the language, not the corpus)."""
+FUZZY_CUTOFF = 85
+"""rapidfuzz ratio a misspelt word needs to a corpus word to be replaced by it (tencnet -> tencent: 86)."""
+
+ANSWER_TYPES = ("date", "number", "person", "place", "reason", "list", "compare", "other")
+_TYPE_PATTERNS = [
+    ("compare", r"\b(which|who|whose)\b.*\b(first|earlier|later|longer|larger|bigger|more|higher|fewer|"
+                r"older|newer|both)\b.*\bor\b|\b(earlier|later|first|larger|bigger|longer)\b.*\bor\b"),
+    ("date", r"^\s*(when|what year|in what year|which year|what date|since when)\b|\bwhen\b"),
+    ("number", r"\bhow (many|much|large|big|long|old|fast|high)\b|\bwhat (size|percentage|share|number)\b"
+               r"|\b(number of|amount)\b|^\s*what\s+(\w+\s+)?(length|size|count|price|cost|valuation)\b"),
+    ("person", r"^\s*(who|whom|whose)\b|\bwho\b"),
+    ("place", r"^\s*where\b|\bwhich (city|country|province|region)\b|\bheadquarter"),
+    ("reason", r"^\s*(why|how (does|do|did|is|are|can|was|were))\b"),
+    ("list", r"\bwhich (two|three|four|kinds|types)\b|\bwhat (two|three|four|kinds|types)\b|\blist\b"),
+]
+VOLATILE = frozenset(
+    "today now current currently latest newest recent recently tomorrow yesterday live real-time tonight "
+    "upcoming next".split())
+"""Words asking for what changes after any document was written: documents cannot hold today's price."""
+
+
+def _running_words(text: str) -> Iterator[str]:
+    """The words of running text: not those opening a line, sentence, list item or cell, nor the words of a
+    "Title Case Label:" or a table's header row, where any word is capitalised."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("|") and i + 1 < len(lines) and set(lines[i + 1].strip()) <= set("|-: "):
+            continue
+        label = _LABEL.match(line)
+        for match in _RAW_WORD.finditer(line, label.end() if label else 0):
+            word = match.group()
+            before = line[max(0, match.start() - 3):match.start()].rstrip(" *_`\"\u201c(")
+            if any(ch.isdigit() for ch in word) or (before and before[-1] not in ".:;!?|-\u2022#>"):
+                yield word
+
+
+_LABEL = re.compile(r"^[\s\-*#>\d.]*(?:\*\*)?[A-Z][\w\-.&/']*(?:\s+[A-Za-z&][\w\-.&/']*){0,5}(?:\*\*)?:")
+
+
+class Vocabulary:
+    """The corpus's words: how rare each is (IDF over chunks) and whether the corpus writes it as a name."""
+
+    def __init__(self, chunks: Iterable[Chunk]) -> None:
+        df: Counter[str] = Counter()
+        capitalised: Counter[str] = Counter()
+        seen: Counter[str] = Counter()
+        words: set[str] = set()
+        n = 0
+        for chunk in chunks:
+            n += 1
+            df.update(set(tokenize(chunk.search_text)))
+            words.update(w.lower() for w in _RAW_WORD.findall(chunk.search_text))
+            for word in _running_words(chunk.text):
+                seen[word.lower()] += 1
+                capitalised[word.lower()] += word[0].isupper() or any(ch.isdigit() for ch in word)
+        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        self.unknown_idf = math.log(1 + max(n, 1))
+        self._name_share = {t: capitalised[t] / seen[t] for t in seen}
+        self.words = sorted(words)
+        self._words = words
+
+    def weight(self, token: str) -> float:
+        return self.idf.get(token, self.unknown_idf)
+
+    def known(self, token: str) -> bool:
+        return token in self.idf
+
+    def known_word(self, word: str) -> bool:
+        return word.lower() in self._words
+
+    def is_name(self, word: str) -> bool:
+        """A word the corpus mostly writes capitalised or with digits (Tencent, Step-2, but not "holds" for
+        "Holdings"); Chinese counts as a name. Words the corpus never uses are names only with digits."""
+        word = word.lower()
+        if word and word[0] >= "\u3400":
+            return True
+        return self._name_share.get(word, 1.0 if any(ch.isdigit() for ch in word) else 0.0) >= 0.5
+
+    def correct(self, text: str) -> str:
+        """Casual typing made searchable: shorthand spelled out, misspelt words replaced by the corpus's."""
+        def fix(match: re.Match[str]) -> str:
+            word = match.group()
+            lower = word.lower()
+            if lower in _ABBREVIATIONS:
+                return _ABBREVIATIONS[lower]
+            known = lower in self._words or all(map(self.known, tokenize(lower)))
+            if len(lower) < 5 or known or any(ch.isdigit() for ch in lower):
+                return word
+            best = process.extractOne(lower, self.words, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+            return best[0] if best else word
+
+        return _RAW_WORD.sub(fix, text)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question taken apart: `subject` and `attribute` are stemmed tokens, weighed by corpus rarity."""
+
+    text: str
+    answer_type: str
+    subject: frozenset[str]
+    attribute: frozenset[str]
+    volatile: bool
+    untranslated: float = 0.0
+    """Share of a Chinese question the English search could not carry (see `translate.untranslated`)."""
+
+    @property
+    def tokens(self) -> frozenset[str]:
+        return self.subject | self.attribute
+
+
+def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Question:
+    lower = text.lower()
+    answer_type = next((name for name, pattern in _TYPE_PATTERNS if re.search(pattern, lower)), "other")
+    tokens = set(tokenize(text))
+    words = [*_RAW_WORD.findall(text), *_CJK.findall(text)]
+    subject = frozenset(t for word in words if vocabulary.is_name(word) for t in tokenize(word)) & tokens
+    volatile = any(w in VOLATILE for w in re.findall(r"[a-z\-]+", lower))
+    return Question(text, answer_type, subject, frozenset(tokens - subject), volatile, untranslated)
