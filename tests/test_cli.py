@@ -21,11 +21,13 @@ BAICHUAN = "How much did Baichuan raise in its Series B round?"
 SUMMARY = re.compile(r"^indexed (\d+) files into (\d+) chunks \((\d+) embedded\) in [\d.]+ s$")
 
 
-def labchat(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def labchat(*args: str | Path, env: dict[str, str] | None = None,
+            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run the installed console script; the test's LABCHAT_* variables (tmp folders) are inherited."""
     assert LABCHAT.exists(), f"console script missing: {LABCHAT}"
-    return subprocess.run([str(LABCHAT), *map(str, args)], capture_output=True, text=True, encoding="utf-8",
-                          env={**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})}, timeout=300)
+    return subprocess.run([str(LABCHAT), *map(str, args)], input=stdin, capture_output=True, text=True,
+                          encoding="utf-8", env={**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})},
+                          timeout=300)
 
 
 def _lines(text: str) -> list[str]:

@@ -1,4 +1,7 @@
-"""The `labchat` command: ask, index, serve, eval. Logic lives in the library; this file talks to the user."""
+"""The `labchat` command: ask, chat, index, serve, eval.
+
+Logic lives in the library; this file talks to the user.
+"""
 
 from __future__ import annotations
 

@@ -35,6 +35,10 @@ _ORDINAL = re.compile(
 "The first likely scenario" is not one: the ordinal must stand for the item."""
 _CITATION = re.compile(r"\[\d+\]")
 _LIST_SEPARATOR = re.compile(r",?\s+and\s+|,\s+|;\s*|[\uff0c\u3001\uff1b和]")
+_LIST_OPENS = re.compile(r"[(\[“\"|:]")
+_LIST_ENDS = re.compile(r"[)\]”\"|:]")
+"""A list starts after the bracket, quote, table bar or colon before its first item, and ends before the one
+after its last: "Efficient Operators (DeepSeek, Rednote):" lists DeepSeek, not "Operators DeepSeek"."""
 _MARKUP = re.compile(r"[“”\"()\[\]|*]|[.,;:!?](?=\s|$)")
 """Quotes, brackets, table bars and the punctuation that ends a word: not part of a list item."""
 
@@ -61,8 +65,7 @@ def _resolve(question: str, subject: list[str], items: list[str], previous: str,
              is_name: Callable[[str], bool]) -> str:
     """One question made stand-alone from the state of the conversation before it."""
     place = _ORDINAL.search(question)
-    item = _nth(items, place) if place else None
-    if place and item:
+    if place and (item := _nth(items, place)):
         return f"{question[:place.start()]}{item}{question[place.end():]}"
     names = _names(question, is_name)
     if names and previous and _ELLIPSIS.search(question):
@@ -105,10 +108,12 @@ def _items(answer: str, is_name: Callable[[str], bool]) -> list[str]:
     Inner items are whole; the first and last are cut from their sentence as wide as the widest inner
     item, or to a name that ends (or starts) there: "founded by Kai-Fu Lee and Wang Xiaochuan".
     """
-    parts = [words for part in _LIST_SEPARATOR.split(answer) if (words := _MARKUP.sub(" ", part).split())]
-    if len(parts) < 2:
+    parts = _LIST_SEPARATOR.split(answer)
+    parts[0], parts[-1] = _LIST_OPENS.split(parts[0])[-1], _LIST_ENDS.split(parts[-1])[0]
+    items = [words for part in parts if (words := _MARKUP.sub(" ", part).split())]
+    if len(items) < 2:
         return []
-    first, *inner, last = parts
+    first, *inner, last = items
     width = max((len(words) for words in inner), default=1)
     return [_edge(first, width, is_name, at_end=True), *(" ".join(words) for words in inner),
             _edge(last, width, is_name, at_end=False)]

@@ -1,0 +1,106 @@
+"""`conversation.contextualize`: follow-ups made stand-alone from the whole history (pure, no models).
+
+NAMES stands in for a corpus's vocabulary (a phrase is a name when all its words are); the pipeline
+supplies the real `is_name`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from labchat.conversation import contextualize
+
+NAMES = set("Baichuan Wang Xiaochuan Kai-Fu Lee Zhipu Baidu ERNIE Step-1 Step-2 StepFun SenseTime Alibaba "
+            "Tencent Yi 34B dots.llm1 Qwen DeepSeek Rednote Efficient Operators".split())
+ABSTAIN = "The documents do not cover this."
+
+
+def resolve(question: str, *turns: tuple[str, str]) -> str:
+    return contextualize(question, turns, lambda phrase: set(phrase.split()) <= NAMES,
+                         lambda answer: answer.startswith(ABSTAIN))
+
+
+@pytest.mark.parametrize(("question", "history"), [
+    ("Who founded Baichuan?", ()),
+    ("Who founded it?", ()),
+    ("Who founded Zhipu?", [("How much did Baichuan raise in its Series B round?", "$691M [1]")]),
+    ("What does the corpus list as the tech giants' first advantage?", [("Who founded Baichuan?", "x")]),
+    ("What is the first likely scenario?", [("Which labs are big?", "Alibaba, Tencent and Baidu [1]")]),
+], ids=["no-history", "nothing-to-refer-to", "own-name", "long-without-reference", "ordinal-adjective"])
+def test_a_question_that_stands_alone_is_unchanged(question: str, history: list[tuple[str, str]]) -> None:
+    assert resolve(question, *history) == question
+
+
+def test_a_pronoun_takes_the_names_of_the_latest_turn_that_had_any() -> None:
+    first = ("Which of Baidu's research labs develop ERNIE?", "The AI and Deep Learning Research Labs [1].")
+    second = ("Who leads that work?", "Led by the Senior VP of Research [1].")
+    assert resolve("Who leads that work?", first) == "Who leads that work? Baidu ERNIE"
+    assert resolve("What is that executive's name?", first, second).endswith("Baidu ERNIE")
+
+
+def test_an_answer_gives_the_subject_when_its_question_named_nothing() -> None:
+    asked = ("Which lab raised $691M?", "Baichuan did [1].")
+    assert resolve("Who founded it?", asked) == "Who founded it? Baichuan"
+
+
+def test_an_abstention_names_nothing_and_the_thread_goes_on() -> None:
+    opening = ("What was Baichuan recognized as in 2024?", "One of China's top AI startups [1].")
+    refused = ("Who serves as its finance chief?", f"{ABSTAIN} Tencent, Alibaba and Zhipu")
+    assert resolve("Does it release open-source models?", opening, refused).endswith("Baichuan")
+    assert resolve("Which exchange lists the second one?", opening, refused) == \
+        "Which exchange lists the second one?"
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("它的首席财务官是谁\uff1f", "它的首席财务官是谁\uff1f SenseTime"),
+    ("其他公司的估值多少", "其他公司的估值多少"),  # 其他 ("other") holds 其 and 他 but refers to nothing
+])
+def test_chinese_pronouns(question: str, expected: str) -> None:
+    assert resolve(question, ("Who is behind those foundation models?", "SenseTime [1].")) == expected
+
+
+def test_ellipsis_with_a_new_name_swaps_the_subject_of_the_previous_question() -> None:
+    assert resolve("And Zhipu?", ("How much did Baichuan raise?", "$691M.")) == "How much did Zhipu raise?"
+    step1 = ("StepFun的Step-1有哪些上下文长度的版本\uff1f", "8K and 32K [1].")
+    assert resolve("那Step-2呢\uff1f", step1) == "StepFun的Step-2有哪些上下文长度的版本\uff1f"
+
+
+def test_ellipsis_without_a_name_keeps_the_subject_and_adds_the_new_words() -> None:
+    logic = ("How is Step-2 rated on logic?", "Competitive [1].")
+    creativity = resolve("How about creativity?", logic)
+    assert "Step-2" in creativity and "creativity" in creativity and "logic" not in creativity
+    maths = resolve("What about maths?", logic, ("How about creativity?", "Strong [1]."))
+    assert "Step-2" in maths and "maths" in maths and "creativity" not in maths
+
+
+@pytest.mark.parametrize(("question", "item"), [
+    ("Which exchange lists the second one?", "Tencent"),
+    ("What weakness is attributed to the first of those?", "Alibaba"),
+    ("And the last one?", "Baidu"),
+    ("第二个的总部在哪里\uff1f", "Tencent"),
+])
+def test_a_place_in_the_latest_list_is_its_item(question: str, item: str) -> None:
+    """The list is the latest an answer gave, even with a turn between."""
+    listed = ("Which tech giants integrate models?", "“Tech giants (Alibaba, Tencent, Baidu) integrate” [1]")
+    resolved = resolve(question, listed, ("How big are they?", "Very big [1]."))
+    assert item in resolved and not ({"Alibaba", "Tencent", "Baidu"} - {item}) & set(resolved.split())
+
+
+def test_list_items_are_cut_where_the_list_begins_and_ends() -> None:
+    sizes = ("In which sizes do the Yi Chat models come?", "“Yi Chat Models | 6B, 34B, 9B” [1]")
+    assert resolve("Which Yi model with the second of those sizes handles images?", sizes) == \
+        "Which Yi model with 34B handles images?"
+    founders = ("Who founded them?", "They were founded by Kai-Fu Lee and Wang Xiaochuan.")
+    assert resolve("When was the second one born?", founders) == "When was Wang Xiaochuan born?"
+    assert resolve("Who founded the first one?", founders) == "Who founded Kai-Fu Lee?"
+    operators = ("Which companies are efficient operators?", "“Efficient Operators (DeepSeek, Rednote):” [1]")
+    assert resolve("What weakness is attributed to the first one?", operators) == \
+        "What weakness is attributed to DeepSeek?"
+
+
+def test_a_switch_of_topic_and_back() -> None:
+    turns = [("What does dots.llm1's fine-grained routing enable?", "Extreme efficiency [1]."),
+             ("How is ERNIE perceived relative to Qwen and DeepSeek?", "As lagging [1].")]
+    back = "Back to dots.llm1: what does it encourage other companies toward?"
+    assert resolve(back, *turns) == back
+    assert resolve("And its routing?", *turns, (back, "Efficiency [1].")) == "And its routing? dots.llm1"
