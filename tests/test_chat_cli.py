@@ -31,7 +31,7 @@ def test_chat_answers_each_line_with_the_conversation_so_far(indexed_settings: S
     second = [line for line in middle.splitlines() if line.strip() and not re.match(r"\[\d+\] |    ", line)]
     assert second, result.stdout  # after the first answer's sources
     sections = re.findall(r"^\[\d+\] \S+ \u2014 (.+) \(score", last, re.MULTILINE)
-    assert sections and all(s.startswith("Baichuan") for s in sections), last  # "it" was searched as Baichuan
+    assert sections and sections[0].startswith("Baichuan"), last  # "it" was searched as Baichuan
 
 
 def test_eval_asks_the_turns_of_a_conversation_in_order(indexed_settings: Settings, tmp_path: Path) -> None:
