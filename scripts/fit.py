@@ -53,6 +53,27 @@ def fit_linear(rows: np.ndarray, labels: np.ndarray, names: tuple[str, ...]) -> 
     return Linear(names, scaler.mean_, scale, model.coef_[0], float(model.intercept_[0]))
 
 
+def fit_ranker(rows: np.ndarray, labels: np.ndarray, owners: np.ndarray) -> Linear:
+    """Pairwise: learns from (evidence - other sentence) differences within a question, so the weights
+    rank a question's own candidates rather than separate all evidence from all text. The intercept is the
+    one that calibrates the scores as probabilities on the same data."""
+    scaler = StandardScaler().fit(rows)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    unit = (rows - scaler.mean_) / scale
+    diffs = []
+    for owner in np.unique(owners):
+        mine = owners == owner
+        good, bad = unit[mine & labels], unit[mine & ~labels]
+        diffs += [g - b for g in good for b in bad]
+    pairs = np.vstack([diffs, -np.array(diffs)])
+    model = LogisticRegression(C=1.0, max_iter=2000, fit_intercept=False).fit(
+        pairs, np.r_[np.ones(len(diffs)), np.zeros(len(diffs))])
+    coef = model.coef_[0]
+    calibration = LogisticRegression(max_iter=2000).fit((unit @ coef)[:, None], labels)
+    slope = float(calibration.coef_[0][0])
+    return Linear(SENTENCE_FEATURES, scaler.mean_, scale, coef * slope, float(calibration.intercept_[0]))
+
+
 def placeholder() -> Linear:
     return Linear(QUESTION_FEATURES, np.zeros(len(QUESTION_FEATURES)), np.ones(len(QUESTION_FEATURES)),
                   np.zeros(len(QUESTION_FEATURES)), 0.0)
@@ -79,7 +100,7 @@ def main(path: Path, write: bool) -> None:
     evidence = [None] * len(questions)
     for train_ids, test_ids in folds:
         mask = np.isin(owners_all, train_ids)
-        ranker = fit_linear(rows_all[mask], labels_all[mask], SENTENCE_FEATURES)
+        ranker = fit_ranker(rows_all[mask], labels_all[mask], owners_all[mask])
         picker = EvidencePicker(finder.vocabulary, finder.embedder, FittedModels(ranker, placeholder(), 0.5))
         for i in test_ids:
             evidence[i] = picker.pick(*asked[i], settings.max_passages, settings.context_chars)
@@ -107,7 +128,7 @@ def main(path: Path, write: bool) -> None:
     print(score.strip())
 
     if write:
-        ranker = fit_linear(rows_all, labels_all, SENTENCE_FEATURES)
+        ranker = fit_ranker(rows_all, labels_all, owners_all)
         final = fit_linear(qrows, answerable, QUESTION_FEATURES)  # features from held-out rankers, as at use
         FITTED_FILE.write_text(json.dumps({
             "fitted_on": path.name, "questions": len(questions),

@@ -27,14 +27,19 @@ _MARKUP = re.compile(r"\*\*|__|`|\[(?P<label>[^\]]*)\]\([^)]*\)")
 _DATE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(?:\d{1,2},\s+)?\d{4}\b"
                    r"|\b(?:19|20)\d{2}\b|\bQ[1-4]\b")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*\s*[%+]?\w*|\b(?:hundred|thousand|million|billion|trillion)\b", re.I)
+_ITEM = re.compile(r"^(?:[-*+\u2022]|\d{1,2}[.)])\s+")
+_MAX_LEAD = 80
+"""A longer line ending in a colon is a sentence introducing a list, not a label worth repeating."""
+_WORD = re.compile(r"[\w\-.]+")
 _NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
 
 SENTENCE_FEATURES = (
     "retrieval", "dense", "overlap", "subject_sentence", "subject_context", "subject_chunk",
-    "attribute_sentence", "attribute_section", "type_span", "new_fact", "table_row", "label", "length", "no_subject")
+    "attribute_sentence", "attribute_section", "type_span", "new_fact", "table_row", "label", "length",
+    "no_subject", "attribute_dense", "dense_gap")
 QUESTION_FEATURES = (
     "best", "margin", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
-    "dense_best", "unknown", "volatile", "no_subject")
+    "dense_best", "attribute_dense_best", "attribute_dense_max", "unknown", "volatile", "no_subject")
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,12 @@ class Evidence:
 def sentences(chunk: Chunk) -> list[str]:
     """List items, table rows (prefixed with the table's header) and prose sentences of a chunk.
 
-    A link keeps its label in brackets ("see: [guide.md]"): the label is what a reader quotes.
+    A link keeps its label in brackets ("see: [guide.md]"): the label is what a reader quotes. A list item
+    under a "Label:" line carries the label ("Jiang Daxin's Background: Oversaw Azure cognitive services"):
+    the label says whom the item is about.
     """
     out: list[str] = []
-    header = ""
+    header = lead = ""
     for line in chunk.text.split("\n"):
         line = _MARKUP.sub(lambda m: f"[{m.group('label')}]" if m.group("label") else "", line).strip()
         if not line or set(line) <= set("|-: "):
@@ -77,10 +84,20 @@ def sentences(chunk: Chunk) -> list[str]:
                 header = " | ".join(cells)
                 continue
             out.append(f"{header}: {' | '.join(cells)}")
-        else:
-            header = ""
-            out += [s.strip() for s in _SENTENCE_END.split(line) if len(s.strip()) > 2]
+            continue
+        header = ""
+        item = _ITEM.match(line)
+        if item and lead:
+            line = f"{lead} {line[item.end():]}"
+        elif not item:
+            lead = line if line.endswith(":") and len(line) <= _MAX_LEAD else ""
+        out += [s.strip() for s in _SENTENCE_END.split(line) if len(s.strip()) > 2]
     return out
+
+
+def _without(text: str, subject: frozenset[str]) -> str:
+    """`text` without the words of the question's subject."""
+    return _WORD.sub(lambda m: "" if set(tokenize(m.group())) <= subject else m.group(), text)
 
 
 def has_span(text: str, answer_type: str, question: str) -> bool:
@@ -117,10 +134,15 @@ class EvidencePicker:
         pairs = [(hit, s) for hit in hits for s in sentences(hit.chunk)]
         if not pairs:
             return [], np.zeros((0, len(SENTENCE_FEATURES)))
-        vectors = self.embedder.encode([question.text, *(f"{h.chunk.section}: {s}" for h, s in pairs)])
-        dense = vectors[1:] @ vectors[0]
+        n = len(pairs)
+        vectors = self.embedder.encode([question.text, *(f"{h.chunk.section}: {s}" for h, s in pairs),
+                                        _without(question.text, question.subject),
+                                        *(_without(s, question.subject) for _, s in pairs)])
+        dense = vectors[1:n + 1] @ vectors[0]
+        # what is asked, without whom it is asked of: "the CTO role" against what the sentence says
+        asked = vectors[n + 2:] @ vectors[n + 1]
         rows = []
-        for (hit, text), cosine in zip(pairs, dense, strict=True):
+        for (hit, text), cosine, attribute in zip(pairs, dense, asked, strict=True):
             words, section = set(tokenize(text)), set(tokenize(hit.chunk.section))
             chunk = words | section | set(tokenize(hit.chunk.text))
             rows.append([
@@ -131,7 +153,7 @@ class EvidencePicker:
                 float(has_span(text, question.answer_type, question.text)),
                 float(has_span(text, "other", question.text) or has_span(text, "number", question.text)),
                 float(" | " in text and ": " in text), float(text.endswith(":")), math.log(1 + len(text)),
-                float(not question.subject)])
+                float(not question.subject), float(attribute), float(cosine - dense.max())])
         return pairs, np.array(rows, dtype=np.float64)
 
     def pick(self, question: Question, hits: list[Hit], limit: int, max_chars: int) -> Evidence:
@@ -167,4 +189,4 @@ class EvidencePicker:
         margin = scores[0] - scores[1] if len(scores) > 1 else scores[0]
         return np.array([scores[0], margin, col["subject_context"][0], col["subject_context"].max(),
                          col["attribute_sentence"][0], attribute.max(), joint, col["type_span"][0],
-                         col["dense"][0], *asked])
+                         col["dense"][0], col["attribute_dense"][0], col["attribute_dense"].max(), *asked])

@@ -92,9 +92,11 @@ class Pipeline:
         self.generator = generator or make_generator(settings, notify)
 
     def is_name(self, phrase: str) -> bool:
-        """A phrase of the corpus's own names (for resolving what a follow-up refers to)."""
+        """A phrase of the corpus's own names (for resolving what a follow-up refers to): every word one the
+        corpus nearly always capitalises ("Series" in "Series B" is not enough), not a bare number."""
         vocabulary = self.finder.vocabulary
-        return all(vocabulary.is_name(w) and vocabulary.known_word(w) for w in phrase.split())
+        return not phrase.replace(".", "").isdigit() and all(
+            vocabulary.known_word(w) and vocabulary.is_name(w, share=0.8) for w in phrase.split())
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[Answer]:
         """Yield the same `Answer` as it fills in; the last one has `done` set."""
@@ -105,7 +107,7 @@ class Pipeline:
         answer = Answer(question=question[:MAX_QUESTION_CHARS], passages=[])
         if len(question) > MAX_QUESTION_CHARS:
             answer.notice = f"Your question was cut to its first {MAX_QUESTION_CHARS} characters."
-        query = contextualize(self.finder.query(answer.question), history, self.is_name, abstention)
+        query = self.finder.query(contextualize(answer.question, history, self.is_name, abstention))
         evidence = self.finder.find(query, self.finder.untranslated(answer.question))
         answer.passages = evidence.passages
         answer.timings["retrieve_s"] = time.perf_counter() - start

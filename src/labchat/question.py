@@ -96,13 +96,13 @@ class Vocabulary:
     def known_word(self, word: str) -> bool:
         return word.lower() in self._words
 
-    def is_name(self, word: str) -> bool:
+    def is_name(self, word: str, share: float = 0.5) -> bool:
         """A word the corpus mostly writes capitalised or with digits (Tencent, Step-2, but not "holds" for
         "Holdings"); Chinese counts as a name. Words the corpus never uses are names only with digits."""
         word = word.lower()
         if word and word[0] >= "\u3400":
             return True
-        return self._name_share.get(word, 1.0 if any(ch.isdigit() for ch in word) else 0.0) >= 0.5
+        return self._name_share.get(word, 1.0 if any(ch.isdigit() for ch in word) else 0.0) >= share
 
     def correct(self, text: str) -> str:
         """Casual typing made searchable: shorthand spelled out, misspelt words replaced by the corpus's."""
