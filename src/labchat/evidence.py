@@ -73,9 +73,10 @@ def sentences(chunk: Chunk) -> list[str]:
     the label says whom the item is about.
     """
     out: list[str] = []
-    header = lead = ""
-    for line in chunk.text.split("\n"):
-        line = _MARKUP.sub(lambda m: f"[{m.group('label')}]" if m.group("label") else "", line).strip()
+    header = ""
+    leads: list[tuple[int, str]] = []  # (indent, "Label:") of the labels open above this line
+    for raw in chunk.text.split("\n"):
+        line = _MARKUP.sub(lambda m: f"[{m.group('label')}]" if m.group("label") else "", raw).strip()
         if not line or set(line) <= set("|-: "):
             continue
         if line.startswith("|"):
@@ -87,10 +88,14 @@ def sentences(chunk: Chunk) -> list[str]:
             continue
         header = ""
         item = _ITEM.match(line)
-        if item and lead:
-            line = f"{lead} {line[item.end():]}"
-        elif not item:
-            lead = line if line.endswith(":") and len(line) <= _MAX_LEAD else ""
+        indent = len(raw) - len(raw.lstrip()) if item else -1
+        while leads and leads[-1][0] >= indent:
+            leads.pop()
+        text = line[item.end():] if item else line
+        if item and leads:
+            line = f"{leads[-1][1]} {text}"
+        if line.endswith(":") and len(text) <= _MAX_LEAD:
+            leads.append((indent, text))
         out += [s.strip() for s in _SENTENCE_END.split(line) if len(s.strip()) > 2]
     return out
 

@@ -8,16 +8,14 @@ the supporting words are the passage itself, cut to fit.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+from labchat.compare import compare
 from labchat.evidence import Evidence, Passage
 from labchat.question import Question
+from labchat.quote import LEAD, MAX_ANSWER_CHARS, quote
 from labchat.retrieve import tokenize
 
-MAX_ANSWER_CHARS = 400
-"""An answer is a line or two; the passages beside it hold the rest."""
-LEAD = "From the documents:"
-_LIST_MARKER = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,2}[.)])\s+")
-"""A bullet or item number opening a passage: markup, not words of the quote."""
 _SPANS = {
     "date": re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(?:\d{1,2},\s+)?"
                        r"\d{4}\b|\b(?:19|20)\d{2}\b"),
@@ -57,12 +55,13 @@ def short_answer(question: Question, passage: Passage) -> str | None:
     return min(spans, key=lambda m: min(abs(m.start() - a) for a in anchors)).group().strip()
 
 
-def quote(passage: Passage, limit: int) -> str:
-    """The passage's words in quotes, at most `limit` characters, cut at a word boundary."""
-    text = _LIST_MARKER.sub("", passage.text)
-    if len(text) > limit - 2:
-        text = text[:limit - 3].rsplit(" ", 1)[0] + "\u2026"
-    return f"\u201c{text}\u201d"
+def extract(evidence: Evidence, find: Callable[[str], Evidence]) -> tuple[str, list[Passage]]:
+    """The extracted answer and the passages it cites: a comparison's two sides, or the best passage.
+
+    `find` searches again (a comparison looks up each side on its own)."""
+    if evidence.question.answer_type == "compare" and (compared := compare(evidence, find)):
+        return compared
+    return compose(evidence), evidence.passages
 
 
 def compose(evidence: Evidence) -> str:

@@ -19,9 +19,10 @@ from labchat import check
 from labchat.conversation import contextualize
 from labchat.errors import LabchatError
 from labchat.evidence import Evidence, Passage
-from labchat.extract import MAX_ANSWER_CHARS, compose
+from labchat.extract import extract
 from labchat.find import Finder
 from labchat.prompt import ABSTAIN, build_messages
+from labchat.quote import MAX_ANSWER_CHARS
 from labchat.settings import Settings
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ class Pipeline:
                 answer.timings.setdefault("first_token_s", time.perf_counter() - start)
                 yield answer
         if not answer.text:
-            answer.text, answer.extracted = compose(evidence), True
+            (answer.text, answer.passages), answer.extracted = extract(evidence, self.finder.find), True
         answer.timings.setdefault("first_token_s", time.perf_counter() - start)
         answer.timings["total_s"] = time.perf_counter() - start
         answer.done = True

@@ -65,25 +65,40 @@ def _running_words(text: str) -> Iterator[str]:
 _LABEL = re.compile(r"^[\s\-*#>\d.]*(?:\*\*)?[A-Z][\w\-.&/']*(?:\s+[A-Za-z&][\w\-.&/']*){0,5}(?:\*\*)?:")
 
 
+class _Capitals:
+    """How often each word (lower-cased) is written capitalised or with digits."""
+
+    def __init__(self) -> None:
+        self.seen: Counter[str] = Counter()
+        self.capitalised: Counter[str] = Counter()
+
+    def count(self, words: Iterable[str]) -> None:
+        for word in words:
+            self.seen[word.lower()] += 1
+            self.capitalised[word.lower()] += word[0].isupper() or any(ch.isdigit() for ch in word)
+
+    def shares(self) -> dict[str, float]:
+        return {w: self.capitalised[w] / n for w, n in self.seen.items()}
+
+
 class Vocabulary:
     """The corpus's words: how rare each is (IDF over chunks) and whether the corpus writes it as a name."""
 
     def __init__(self, chunks: Iterable[Chunk]) -> None:
         df: Counter[str] = Counter()
-        capitalised: Counter[str] = Counter()
-        seen: Counter[str] = Counter()
+        running, anywhere = _Capitals(), _Capitals()
         words: set[str] = set()
         n = 0
         for chunk in chunks:
             n += 1
             df.update(set(tokenize(chunk.search_text)))
             words.update(w.lower() for w in _RAW_WORD.findall(chunk.search_text))
-            for word in _running_words(chunk.text):
-                seen[word.lower()] += 1
-                capitalised[word.lower()] += word[0].isupper() or any(ch.isdigit() for ch in word)
+            running.count(_running_words(chunk.text))
+            anywhere.count(_RAW_WORD.findall(chunk.text))
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.unknown_idf = math.log(1 + max(n, 1))
-        self._name_share = {t: capitalised[t] / seen[t] for t in seen}
+        # a word only ever seen opening a line or in a label ("Yi-Lightning: ...") is judged where it stands
+        self._name_share = {**anywhere.shares(), **running.shares()}
         self.words = sorted(words)
         self._words = words
 
@@ -137,9 +152,24 @@ class Question:
         return self.subject | self.attribute
 
 
+_OPTIONS = re.compile(r"(?:^|[,:]\s*|\bwhich\b[^,]*?\b(?:is|was|has|had|of)\s+)"
+                      r"((?:(?!\bor\b)[^,:?])+?)\s+or\s+([^,:?]+?)\s*[?.]*\s*$", re.IGNORECASE)
+_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+
+
+def options(question: str) -> list[str]:
+    """The two things a "which ..., X or Y?" question compares, or [] when it is not such a question."""
+    match = _OPTIONS.search(question) if re.match(r"\s*(which|who|whose)\b", question, re.I) else None
+    if not match:
+        return []
+    found = [_ARTICLE.sub("", o.strip()) for o in match.groups()]
+    return found if all(found) else []
+
+
 def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Question:
     lower = text.lower()
-    answer_type = next((name for name, pattern in _TYPE_PATTERNS if re.search(pattern, lower)), "other")
+    answer_type = "compare" if options(text) else next(
+        (name for name, pattern in _TYPE_PATTERNS if re.search(pattern, lower)), "other")
     tokens = set(tokenize(text))
     words = [*_RAW_WORD.findall(text), *_CJK.findall(text)]
     subject = frozenset(t for word in words if vocabulary.is_name(word) for t in tokenize(word)) & tokens

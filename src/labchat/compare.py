@@ -1,0 +1,97 @@
+"""Comparisons ("Which came out first, X or Y?"): the fact for each side, then the side that wins.
+
+Each option is searched on its own with the question's attribute words, so both facts are in the passages
+shown. An ordering word (first, later, larger, longer ...) compares the dates or amounts the two passages
+state; any other comparison ("which has open weights, X or Y?") goes to the option whose passage the
+fitted ranker scores higher for the question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from labchat.evidence import Evidence, Passage
+from labchat.question import options
+from labchat.quote import LEAD, MAX_ANSWER_CHARS, quote
+from labchat.retrieve import tokenize
+
+_EARLIER = re.compile(r"\b(first|earlier|earliest|older|oldest|before|sooner)\b", re.IGNORECASE)
+_LATER = re.compile(r"\b(later|latest|newer|newest|last|after|more recent(?:ly)?)\b", re.IGNORECASE)
+_MORE = re.compile(r"\b(more|most|larger|largest|bigger|biggest|longer|longest|higher|highest|greater)\b",
+                   re.IGNORECASE)
+_LESS = re.compile(r"\b(fewer|less|least|smaller|smallest|shorter|shortest|lower|lowest)\b", re.IGNORECASE)
+_MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
+_DATE = re.compile(r"\b(?:(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+"
+                   r"(?:\d{1,2},\s+)?)?(?P<year>(?:19|20)\d{2})\b", re.IGNORECASE)
+_AMOUNT = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s?(?P<unit>[KMBT])\b", re.IGNORECASE)
+_UNITS = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
+
+
+@dataclass(frozen=True)
+class Side:
+    option: str
+    passage: Passage
+    value: tuple[float, ...] | None
+
+
+def value(text: str, by_date: bool) -> tuple[float, ...] | None:
+    """The earliest date (year, month) or the largest amount (389B, 32K) a passage states."""
+    if by_date:
+        dates = [(float(m["year"]), float(_MONTHS.index(m["month"].lower()[:3]) + 1) if m["month"] else 0.0)
+                 for m in _DATE.finditer(text)]
+        return min(dates) if dates else None
+    amounts = [float(m["value"]) * _UNITS[m["unit"].lower()] for m in _AMOUNT.finditer(text)]
+    return (max(amounts),) if amounts else None
+
+
+def compare(evidence: Evidence, find: Callable[[str], Evidence]) -> tuple[str, list[Passage]] | None:
+    """The comparison answer and the passages it cites (the two sides first), or None when a side has no
+    passage naming it or the passages do not settle it."""
+    question = evidence.question.text
+    names = options(question)
+    subject = evidence.question.subject
+    if len(names) != 2:
+        return None
+    by_date = bool(_EARLIER.search(question) or _LATER.search(question))
+    ordered = by_date or bool(_MORE.search(question) or _LESS.search(question))
+    asked = " ".join(w for w in re.findall(r"[\w\-.]+", question) if w.lower() not in " ".join(names).lower())
+    sides = []
+    for name in names:
+        wanted = set(tokenize(name)) & subject or set(tokenize(name))
+        side = _side(name, wanted, f"{name} {asked}", find, by_date if ordered else None)
+        if side is None:
+            return None
+        sides.append(side)
+    if ordered and all(s.value is not None for s in sides) and sides[0].value != sides[1].value:
+        lowest = _LESS.search(question) or (by_date and _EARLIER.search(question))
+        winner = min(sides, key=lambda s: s.value) if lowest else max(sides, key=lambda s: s.value)
+    elif not ordered:
+        winner = max(sides, key=lambda s: s.passage.score)
+    else:
+        return None
+    passages = _renumber([s.passage for s in sides], evidence.passages)
+    lead = f"**{winner.option}**. {LEAD}"
+    room = (MAX_ANSWER_CHARS - len(lead)) // 2 - 8
+    quotes = "; ".join(f"{quote(p, room)} [{p.n}]" for p in passages[:2])
+    return f"{lead} {quotes}", passages
+
+
+def _side(name: str, wanted: set[str], query: str, find: Callable[[str], Evidence],
+          by_date: bool | None) -> Side | None:
+    """The best passage naming the option (and stating a date or amount, when the comparison needs one)."""
+    for passage in find(query).passages:
+        if not wanted <= set(tokenize(f"{passage.section} {passage.text}")):
+            continue
+        stated = value(passage.text, by_date) if by_date is not None else None
+        if by_date is None or stated is not None:
+            return Side(name, passage, stated)
+    return None
+
+
+def _renumber(first: list[Passage], rest: list[Passage]) -> list[Passage]:
+    """The two sides' passages as [1] and [2], then the question's own passages not already among them."""
+    texts = {p.text for p in first}
+    ordered = [*first, *(p for p in rest if p.text not in texts)]
+    return [Passage(i, p.path, p.section, p.text, p.score) for i, p in enumerate(ordered, 1)]
