@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from labchat.embed import Embedder
+from labchat.generate import Generator
 from labchat.pipeline import Pipeline
 from labchat.settings import PROJECT_DIR, Settings
 
@@ -31,6 +32,7 @@ def _copy_corpus(target: Path) -> Path:
 #   pipeline          (session)  the one loaded Pipeline: embedder + index + SmolLM2, over a read-only tmp
 #                                copy of the project corpus; do not edit its corpus or index.
 #   embedder          (session)  the Pipeline's own Embedder (no second load).
+#   local_model       (session)  SmolLM2 (the pipeline quotes unless given a generator or --generate).
 #   session_settings  (session)  the Settings `pipeline` was built with.
 #   settings          (function) a fresh tmp copy of the corpus and an empty tmp index folder (not built).
 #   indexed_settings  (function) like `settings`, with the session's index copied in (current, no embedding).
@@ -56,6 +58,12 @@ def pipeline(session_settings: Settings) -> Pipeline:
 @pytest.fixture(scope="session")
 def embedder(pipeline: Pipeline) -> Embedder:
     return pipeline.embedder
+
+
+@pytest.fixture(scope="session")
+def local_model(session_settings: Settings) -> Generator:
+    """SmolLM2, loaded once: `pipeline` quotes by default, tests that generate hand it this model."""
+    return Generator(session_settings)
 
 
 @pytest.fixture

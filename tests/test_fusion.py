@@ -24,19 +24,19 @@ DENSE_ONLY = {
 
 def _rank(pipeline: Pipeline, scores: np.ndarray, evidence: str) -> int:
     order = np.argsort(-scores, kind="stable")
-    return next(i for i, c in enumerate(order) if _norm(evidence) in _norm(pipeline.retriever.chunks[c].text))
+    return next(i for i, c in enumerate(order) if _norm(evidence) in _norm(pipeline.finder.retriever.chunks[c].text))
 
 
 def _fused_rank(pipeline: Pipeline, question: str, evidence: str) -> int:
-    hits = pipeline.retriever.search(question, k=len(pipeline.retriever.chunks))
+    hits = pipeline.finder.retriever.search(question, k=len(pipeline.finder.retriever.chunks))
     return next(i for i, h in enumerate(hits) if _norm(evidence) in _norm(h.chunk.text))
 
 
 @pytest.mark.parametrize("question", LEXICAL_ONLY)
 def test_fusion_ranks_first_what_only_bm25_ranks_first(pipeline: Pipeline, question: str) -> None:
     evidence = LEXICAL_ONLY[question]
-    assert _rank(pipeline, pipeline.retriever.dense(question), evidence) > 0
-    assert _rank(pipeline, pipeline.retriever.lexical(question), evidence) == 0
+    assert _rank(pipeline, pipeline.finder.retriever.dense(question), evidence) > 0
+    assert _rank(pipeline, pipeline.finder.retriever.lexical(question), evidence) == 0
     assert _fused_rank(pipeline, question, evidence) == 0
 
 
@@ -44,7 +44,7 @@ def test_fusion_ranks_first_what_only_bm25_ranks_first(pipeline: Pipeline, quest
 def test_fusion_keeps_what_only_the_embedder_finds_in_context(pipeline: Pipeline, question: str) -> None:
     """Lexical weight dominates (names matter most), so these rank 2nd-3rd: still among the chunks read."""
     evidence = DENSE_ONLY[question]
-    assert _rank(pipeline, pipeline.retriever.dense(question), evidence) == 0
-    assert _rank(pipeline, pipeline.retriever.lexical(question), evidence) > 0
+    assert _rank(pipeline, pipeline.finder.retriever.dense(question), evidence) == 0
+    assert _rank(pipeline, pipeline.finder.retriever.lexical(question), evidence) > 0
     assert _fused_rank(pipeline, question, evidence) < pipeline.settings.top_chunks
-    assert any(_norm(evidence) in _norm(p.text) for p in pipeline.passages(question))
+    assert any(_norm(evidence) in _norm(p.text) for p in pipeline.finder.find(question).passages)

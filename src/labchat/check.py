@@ -32,12 +32,6 @@ def _normal(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace(",", "")).casefold()
 
 
-def unsupported(answer: str, passages: Sequence[Passage], question: str = "") -> set[str]:
-    """The answer's facts found in no passage nor the question: invented."""
-    known = _normal(" ".join([question, *(f"{p.section} {p.text}" for p in passages)]))
-    return {f for f in facts(answer) if not _mentions(known, _normal(f))}
-
-
 def _mentions(text: str, fact: str) -> bool:
     """A number must stand on its own: the 2.5 of "Qwen2.5" does not support "2.5M"."""
     if not fact[0].isdigit():
@@ -101,33 +95,9 @@ def strip_citations(answer: str) -> str:
     return _CITATION.sub("", answer).strip()
 
 
-def best_support(answer: str, passages: Sequence[Passage]) -> Passage | None:
-    """The passage holding most of the answer's facts (the first-ranked one on a tie)."""
-    wanted = {_normal(f) for f in facts(answer)}
-    if not passages:
-        return None
-    return max(passages, key=lambda p: (len(_facts_in(p, wanted)), -p.n))
-
-
 def _facts_in(passage: Passage, wanted: set[str]) -> set[str]:
     text = _normal(f"{passage.section} {passage.text}")
     return {f for f in wanted if _mentions(text, f)}
-
-
-def cite(answer: str, passages: Sequence[Passage]) -> str:
-    """Keep citations that point at a passage holding the answer's facts; otherwise cite the one that does.
-
-    A citation is only as good as the passage behind it, so any `[n]` the model wrote is checked.
-    """
-    support = best_support(answer, passages)
-    if support is None:
-        return strip_citations(answer)
-    wanted = {_normal(f) for f in facts(answer)}
-
-    cited = citations(answer)
-    if cited and all(1 <= n <= len(passages) and wanted <= _facts_in(passages[n - 1], wanted) for n in cited):
-        return answer
-    return f"{strip_citations(answer)} [{support.n}]"
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*\s+(?=[A-Z0-9\"\u201c])")

@@ -23,7 +23,7 @@ from labchat.question import Question, Vocabulary
 from labchat.retrieve import Hit, tokenize
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;\u3002\uff01\uff1f])\s+(?=[A-Z0-9*\"\u3400-\u9fff])")
-_MARKUP = re.compile(r"\*\*|__|`|\[(?P<label>[^\]]*)\]\([^)]*\)")
+_MARKUP = re.compile(r"\*\*|__|`|\[(?P<label>[^\]]*)\]\((?:https?://(?P<url>[^)\s]*)|[^)]*)\)")
 _DATE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(?:\d{1,2},\s+)?\d{4}\b"
                    r"|\b(?:19|20)\d{2}\b|\bQ[1-4]\b")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*\s*[%+]?\w*|\b(?:hundred|thousand|million|billion|trillion)\b", re.I)
@@ -34,7 +34,7 @@ _WORD = re.compile(r"[\w\-.]+")
 _NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
 
 SENTENCE_FEATURES = (
-    "retrieval", "dense", "overlap", "subject_sentence", "subject_context", "subject_chunk",
+    "retrieval", "dense", "subject_sentence", "subject_context", "subject_chunk",
     "attribute_sentence", "attribute_section", "type_span", "new_fact", "table_row", "label", "length",
     "no_subject", "attribute_dense", "dense_gap")
 QUESTION_FEATURES = (
@@ -75,8 +75,9 @@ def sentences(chunk: Chunk) -> list[str]:
     out: list[str] = []
     header = ""
     leads: list[tuple[int, str]] = []  # (indent, "Label:") of the labels open above this line
+    led: set[str] = set()  # labels that items repeat: not candidates of their own
     for raw in chunk.text.split("\n"):
-        line = _MARKUP.sub(lambda m: f"[{m.group('label')}]" if m.group("label") else "", raw).strip()
+        line = _MARKUP.sub(_link, raw).strip()
         if not line or set(line) <= set("|-: "):
             continue
         if line.startswith("|"):
@@ -94,15 +95,26 @@ def sentences(chunk: Chunk) -> list[str]:
         text = line[item.end():] if item else line
         if item and leads:
             line = f"{leads[-1][1]} {text}"
+            led.add(leads[-1][1])
         if line.endswith(":") and len(text) <= _MAX_LEAD:
             leads.append((indent, text))
         out += [s.strip() for s in _SENTENCE_END.split(line) if len(s.strip()) > 2]
-    return out
+    return [s for s in out if s not in led]
 
 
 def _without(text: str, subject: frozenset[str]) -> str:
     """`text` without the words of the question's subject."""
     return _WORD.sub(lambda m: "" if set(tokenize(m.group())) <= subject else m.group(), text)
+
+
+def _link(match: re.Match[str]) -> str:
+    """Markup dropped; a link kept as its label in brackets and, when it leads elsewhere, its address
+    without the scheme ("[Tencent bets ...] (www.cnbc.com/2025/05/15/...)"): which site said it is a fact."""
+    label, url = match.group("label"), match.group("url")
+    if label is None:
+        return ""
+    label = label.replace("`", "").replace("**", "")
+    return f"[{label}] ({url})" if url else f"[{label}]"
 
 
 def has_span(text: str, answer_type: str, question: str) -> bool:
@@ -151,9 +163,8 @@ class EvidencePicker:
             words, section = set(tokenize(text)), set(tokenize(hit.chunk.section))
             chunk = words | section | set(tokenize(hit.chunk.text))
             rows.append([
-                hit.score, float(cosine), self.share(question.tokens, words | section),
-                self.share(question.subject, words), self.share(question.subject, words | section),
-                self.share(question.subject, chunk),
+                hit.score, float(cosine), self.share(question.subject, words),
+                self.share(question.subject, words | section), self.share(question.subject, chunk),
                 self.share(question.attribute, words), self.share(question.attribute, section),
                 float(has_span(text, question.answer_type, question.text)),
                 float(has_span(text, "other", question.text) or has_span(text, "number", question.text)),

@@ -26,9 +26,9 @@ class Finder:
     """Loads the embedder and the index (rebuilding a stale one first); `find` is then thread-safe."""
 
     def __init__(self, settings: Settings, notify: Callable[[str], None] = log.info,
-                 models: FittedModels | None = None) -> None:
+                 models: FittedModels | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = Embedder(settings, notify)
+        self.embedder = embedder or Embedder(settings, notify)
         reason = staleness(settings)
         if reason:
             notify(f"{reason}: updating the index first")

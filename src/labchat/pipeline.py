@@ -26,6 +26,7 @@ from labchat.quote import MAX_ANSWER_CHARS
 from labchat.settings import Settings
 
 if TYPE_CHECKING:
+    from labchat.embed import Embedder
     from labchat.generate import Generator
     from labchat.remote import RemoteGenerator
 
@@ -85,9 +86,10 @@ class Pipeline:
     """Loads the index (and a generator, if any) once; `ask` is then cheap and safe to call from threads."""
 
     def __init__(self, settings: Settings, notify: Callable[[str], None] = log.info,
-                 generator: Generator | RemoteGenerator | None = None) -> None:
+                 generator: Generator | RemoteGenerator | None = None,
+                 embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.finder = Finder(settings, notify)
+        self.finder = Finder(settings, notify, embedder=embedder)
         self.embedder = self.finder.embedder
         self.profile = self.finder.profile
         self.generator = generator or make_generator(settings, notify)
@@ -149,7 +151,8 @@ class Pipeline:
         """Append the sentence if it passes the check (the first must also answer the question)."""
         text = check.verified(sentence, evidence.passages, evidence.question.text)
         first = not answer.text
-        if text is None or (first and not check.answers_question(text, evidence.question.text)):
+        if text is None or (first and (not check.answers_question(text, evidence.question.text)
+                                       or check.vaguer_date(text, evidence.passages[0]))):
             return False
         joined = f"{answer.text} {text}".strip()
         if len(joined) > MAX_ANSWER_CHARS:

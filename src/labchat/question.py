@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from labchat.chunking import Chunk
 from labchat.retrieve import tokenize
@@ -26,8 +27,9 @@ _ABBREVIATIONS = {
     "ceo": "CEO", "dept": "department", "num": "number", "cnt": "count", "pct": "percent",
 }
 """Everyday English shorthand, spelled out before searching (a property of the language, not the corpus)."""
-FUZZY_CUTOFF = 85
-"""rapidfuzz ratio a misspelt word needs to a corpus word to be replaced by it (tencnet -> tencent: 86)."""
+FUZZY_CUTOFF = 0.8
+"""Similarity (1 - edits / length, a swap of two letters being one edit) a misspelt word of five letters or
+more needs to a corpus word to be replaced by it: one slip in five letters (tencnet -> tencent: 0.86)."""
 
 ANSWER_TYPES = ("date", "number", "person", "place", "reason", "list", "compare", "other")
 _TYPE_PATTERNS = [
@@ -97,10 +99,18 @@ class Vocabulary:
             anywhere.count(_RAW_WORD.findall(chunk.text))
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.unknown_idf = math.log(1 + max(n, 1))
-        # a word only ever seen opening a line or in a label ("Yi-Lightning: ...") is judged where it stands
-        self._name_share = {**anywhere.shares(), **running.shares()}
-        self.words = sorted(words)
+        # a compound only ever seen opening a line or in a label ("Yi-Lightning: ...") is judged where it
+        # stands; a plain word seen only in labels ("Company Name Origin:") is not a name
+        compounds = {w: s for w, s in anywhere.shares().items() if re.search(r"[\d\-.]", w)}
+        self._name_share = {**compounds, **running.shares()}
         self._words = words
+        # one spelling per stem, the shortest: what a misspelt word is corrected to ("lenght" -> length)
+        spelling: dict[str, str] = {}
+        for word in sorted(words, key=len):
+            if (stems := tokenize(word)) and len(stems) == 1:
+                spelling.setdefault(stems[0], word)
+        self._spelling = spelling
+        self._stems = list(spelling)
 
     def weight(self, token: str) -> float:
         return self.idf.get(token, self.unknown_idf)
@@ -129,8 +139,12 @@ class Vocabulary:
             known = lower in self._words or all(map(self.known, tokenize(lower)))
             if len(lower) < 5 or known or any(ch.isdigit() for ch in lower):
                 return word
-            best = process.extractOne(lower, self.words, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-            return best[0] if best else word
+            stems = tokenize(lower)
+            if len(stems) != 1:
+                return word
+            best = process.extractOne(stems[0], self._stems, scorer=DamerauLevenshtein.normalized_similarity,
+                                      score_cutoff=FUZZY_CUTOFF)
+            return self._spelling[best[0]] if best else word
 
         return _RAW_WORD.sub(fix, text)
 

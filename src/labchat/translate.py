@@ -31,6 +31,10 @@ GLOSSARY = {  # language, not any corpus's names: those belong in its labchat.ya
     "任务": "tasks", "中文": "Chinese", "英文": "English", "文件": "file", "文档": "document",
     "为什么": "why", "如何": "how", "怎么": "how", "哪些": "which", "第一": "first", "最早": "earliest",
     "更早": "earlier", "更大": "larger", "更长": "longer", "成本": "cost", "用户": "users",
+    "企业": "enterprise", "客户": "customers", "服务": "services", "采用": "adoption",
+    "首席科学家": "chief scientist",
+    "科学家": "scientist", "创始": "founding", "成员": "members", "估值多少": "valuation", "市场": "market",
+    "份额": "share", "竞争": "competition", "对手": "rival", "优势": "advantage", "劣势": "weakness",
     "技术": "technology", "报告": "report", "速度": "speed", "长度": "length", "窗口": "window",
 }
 
