@@ -92,7 +92,8 @@ def test_ask_builds_a_missing_index_then_answers(settings: Settings, tmp_path: P
 @pytest.mark.parametrize(("args", "names"), [
     (["ask", ""], "empty"),
     (["ask", "Who founded 01.AI?", "--corpus", "/nonexistent"], "/nonexistent"),
-    (["ask", "Who founded 01.AI?", "--model", "/nonexistent/model-dir"], "/nonexistent/model-dir"),
+    (["ask", "Who founded 01.AI?", "--generate", "--model", "/nonexistent/model-dir"],
+     "/nonexistent/model-dir"),
 ], ids=["empty-question", "missing-corpus", "unknown-model"])
 def test_user_error_is_one_line_and_status_2(args: list[str], names: str, indexed_settings: Settings) -> None:
     result = labchat(*args[:2], *_where(indexed_settings), *args[2:])

@@ -24,7 +24,8 @@ DENSE_ONLY = {
 
 def _rank(pipeline: Pipeline, scores: np.ndarray, evidence: str) -> int:
     order = np.argsort(-scores, kind="stable")
-    return next(i for i, c in enumerate(order) if _norm(evidence) in _norm(pipeline.finder.retriever.chunks[c].text))
+    chunks = pipeline.finder.retriever.chunks
+    return next(i for i, c in enumerate(order) if _norm(evidence) in _norm(chunks[c].text))
 
 
 def _fused_rank(pipeline: Pipeline, question: str, evidence: str) -> int:

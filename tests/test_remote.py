@@ -6,8 +6,10 @@ offline; it is started once for this module and stopped at teardown.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -108,14 +110,20 @@ def test_pipeline_answers_through_the_server(session_settings: Settings, server:
     url, model = server
     pipeline = Pipeline(session_settings.with_(backend_url=url, model=model))
     assert isinstance(pipeline.generator, RemoteGenerator)
-    updates = list(pipeline.ask(BAICHUAN))
-    answer = updates[-1]
+    shown_texts = []
+    for answer in pipeline.ask(BAICHUAN):
+        shown_texts.append(answer.text)
     assert answer.done and not answer.abstained
-    assert len(updates) > 2, "the answer did not stream"
+    for before, after in itertools.pairwise(shown_texts):
+        assert after.startswith(before), f"shown text was taken back: {shown_texts}"
     shown = answer.text + "\n" + "\n".join(f"[{p.n}] {p.text}" for p in answer.passages)
     assert "691" in answer.text, shown
     cited = check.citations(answer.text)
     assert cited and any("691" in answer.passages[n - 1].text for n in cited), shown
+    # whatever the model wrote, every number on screen is in a passage the answer cites
+    numbers = set(re.findall(r"\d[\d.,]*\d|\d", check.strip_citations(answer.text)))
+    held = " ".join(answer.passages[n - 1].text for n in cited)
+    assert all(n in held for n in numbers), shown
 
 
 def test_parallel_requests_get_their_own_answers(remote: RemoteGenerator) -> None:

@@ -210,8 +210,11 @@ def evaluate(settings: Settings, questions: Path, out: Path, baseline: bool) -> 
     click.echo(json.dumps(ev.score(items, records)))
     if baseline:
         from labchat.baseline import Baseline
+        from labchat.pipeline import make_generator
 
-        reference = _answer_all("baseline", Baseline(settings, pipeline.generator), items)
+        # the baseline always generates: with the same model labchat would use when asked to generate
+        generator = pipeline.generator or make_generator(settings.with_(generate=True), _say)
+        reference = _answer_all("baseline", Baseline(settings, generator), items)
         click.echo(json.dumps({"baseline": "llama-index VectorStoreIndex + plain prompt",
                                **ev.score(items, reference)}))
 

@@ -37,6 +37,9 @@ MAX_QUESTION_CHARS = 1000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 """Control and direction-override characters: invisible, and a way to hide text from the reader."""
 
+_REPEATS = re.compile(r"\b(\w+)(?:\s+\1\b){2,}", re.IGNORECASE)
+"""A word typed three times or more in a row ("blah blah blah"): searched once, not weighed as many."""
+
 
 @dataclass
 class Answer:
@@ -110,7 +113,8 @@ class Pipeline:
         answer = Answer(question=question[:MAX_QUESTION_CHARS], passages=[])
         if len(question) > MAX_QUESTION_CHARS:
             answer.notice = f"Your question was cut to its first {MAX_QUESTION_CHARS} characters."
-        query = self.finder.query(contextualize(answer.question, history, self.is_name, abstention))
+        asked = _REPEATS.sub(r"\1", answer.question)
+        query = self.finder.query(contextualize(asked, history, self.is_name, abstention))
         evidence = self.finder.find(query, self.finder.untranslated(answer.question))
         answer.passages = evidence.passages
         answer.timings["retrieve_s"] = time.perf_counter() - start
