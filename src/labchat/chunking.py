@@ -93,19 +93,32 @@ def _is_row(line: str) -> bool:
 
 
 def _split_block(block: str, max_chars: int) -> list[str]:
+    """A block cut between lines; a table's header, and the labels a list item sits under ("Step-2: ...
+    on multiple dimensions:" above "  - Creativity: Strong"), start every piece again."""
     lines, joiner = block.split("\n"), "\n"
-    header: list[str] = []
+    table: list[str] = []
     if _is_row(lines[0]):
-        header, lines = lines[:2], lines[2:]
+        table, lines = lines[:2], lines[2:]
     elif len(lines) == 1:
         lines, joiner = _SENTENCE_END.split(block), " "
     pieces: list[str] = []
     current: list[str] = []
+    header = table
+    labels: list[str] = []  # the label lines open above the current line, outermost first
     for line in lines:
         if current and len("\n".join(header) + joiner.join([*current, line])) >= max_chars:
             pieces.append("\n".join([*header, joiner.join(current)]))
-            current = []
+            current, header = [], table + [lab for lab in labels if len(lab) < max_chars // 3]
         current.append(line)
+        if not table and joiner == "\n":
+            indent = _indent(line)
+            labels = [lab for lab in labels if _indent(lab) < indent] + ([line] if line.rstrip().endswith(
+                (":", ":**")) else [])
     if current:
         pieces.append("\n".join([*header, joiner.join(current)]))
     return pieces
+
+
+def _indent(line: str) -> int:
+    """Depth of a line in a list: its leading spaces, a plain line (a label) above every item."""
+    return len(line) - len(line.lstrip()) if re.match(r"\s*(?:[-*+]|\d+[.)])\s", line) else -1

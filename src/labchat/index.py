@@ -67,7 +67,7 @@ def corpus_digests(corpus_dir: Path) -> dict[str, str]:
 
 def _settings_key(settings: Settings, dim: int) -> dict:
     return {"format": FORMAT, "embedder": settings.embedder, "dim": dim,
-            "chunking": {"chunk_chars": settings.chunk_chars, "splitter": "markdown-blocks"}}
+            "chunking": {"chunk_chars": settings.chunk_chars, "splitter": "markdown-blocks-labels"}}
 
 
 def read_manifest(index_dir: Path) -> dict | None:
@@ -90,7 +90,7 @@ def staleness(settings: Settings) -> str | None:
         return f"no index in {settings.index_dir}"
     if manifest.get("embedder") != settings.embedder:
         return None
-    if manifest.get("chunking", {}).get("chunk_chars") != settings.chunk_chars:
+    if manifest.get("chunking") != _settings_key(settings, manifest.get("dim", 0))["chunking"]:
         return "the index was built with other chunking settings"
     known = {**manifest.get("files", {}), **manifest.get("skipped", {})}
     current = corpus_digests(settings.corpus_dir)
