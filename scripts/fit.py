@@ -30,7 +30,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
 from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, Evidence, EvidencePicker
-from labchat.extract import extract
+from labchat.extract import extract_parts
 from labchat.find import Finder
 from labchat.fitted import FITTED_FILE, FittedModels, Linear
 from labchat.prompt import ABSTAIN
@@ -130,9 +130,10 @@ def _standard(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return scaler.mean_, np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
 
 
-def _find(finder: Finder, picker: EvidencePicker, query: str) -> Evidence:
-    """`Finder.find` with a fold's picker: a comparison's second searches stay inside the fold."""
-    return picker.pick(*finder.search(query), finder.settings.max_passages, finder.settings.context_chars)
+def _find(finder: Finder, picker: EvidencePicker, query: str, untranslated: float = 0.0) -> Evidence:
+    """`Finder.find` with a fold's picker: every search for a held-out question stays inside its fold."""
+    return picker.pick(*finder.search(query, untranslated), finder.settings.max_passages,
+                       finder.settings.context_chars)
 
 
 def placeholder() -> Linear:
@@ -157,24 +158,30 @@ def main(path: Path, write: bool) -> None:
     kinds = [q.get("kind", "answerable" if q.get("answerable", True) else "unanswerable") for q in questions]
     folds = list(StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(np.zeros(len(kinds)), kinds))
 
-    # 1-2: the ranker, fitted per fold; each question's evidence picked by a ranker that never saw it.
-    evidence: list = [None] * len(questions)
-    finds: list = [None] * len(questions)
+    # 1: the ranker, fitted per fold; each question's evidence picked by a ranker that never saw it.
+    rankers, evidence = [], [None] * len(questions)
     for train_ids, test_ids in folds:
         mask = np.isin(owners_all, train_ids)
-        ranker = fit_ranker(rows_all[mask], labels_all[mask], owners_all[mask])
-        picker = EvidencePicker(finder.vocabulary, finder.embedder, FittedModels(ranker, placeholder(), 0.5))
+        rankers.append(fit_ranker(rows_all[mask], labels_all[mask], owners_all[mask]))
+        models = FittedModels(rankers[-1], placeholder(), 0.5)
+        picker = EvidencePicker(finder.vocabulary, finder.embedder, models)
         for i in test_ids:
             evidence[i] = picker.pick(*asked[i], settings.max_passages, settings.context_chars)
-            finds[i] = functools.partial(_find, finder, picker)
+    # 2: the answerability model on those held-out features, again per fold.
     answerable = np.array([q.get("answerable", True) for q in questions])
     qrows = np.vstack([e.features for e in evidence])
-    probs = np.zeros(len(questions))
-    for train_ids, test_ids in folds:
-        model = fit_linear(qrows[train_ids], answerable[train_ids], QUESTION_FEATURES)
-        probs[test_ids] = model.predict(qrows[test_ids])
-    # 3: every question answered as `labchat ask` would, by models that never saw it, and scored.
-    answers = [extract(e, finds[i]) if e.passages else (ABSTAIN, e.passages) for i, e in enumerate(evidence)]
+    # 3: every question answered as `labchat ask` answers it (parts, comparisons) by models that never saw it
+    probs, answers = np.zeros(len(questions)), [("", [])] * len(questions)
+    for ranker, (train_ids, test_ids) in zip(rankers, folds, strict=True):
+        judge = fit_linear(qrows[train_ids], answerable[train_ids], QUESTION_FEATURES)
+        models = FittedModels(ranker, judge, 0.0)
+        picker = EvidencePicker(finder.vocabulary, finder.embedder, models)
+        find = functools.partial(_find, finder, picker)
+        for i in test_ids:
+            found = finder.find_parts(finder.query(questions[i]["question"]),
+                                      finder.untranslated(questions[i]["question"]), find=find)
+            probs[i] = min(e.answerable for e in found)
+            answers[i] = extract_parts(found, find, settings.max_passages) if probs[i] > 0 else (ABSTAIN, [])
     right = np.array([q.get("answerable", True) and all(any(norm(a) in norm(text) for a in group)
                                                          for group in q["answers"])
                       for q, (text, _) in zip(questions, answers, strict=True)])
@@ -183,7 +190,7 @@ def main(path: Path, write: bool) -> None:
         results = Path(tmp) / "cv.jsonl"
         with results.open("w", encoding="utf-8") as out:
             for i, (q, e) in enumerate(zip(questions, evidence, strict=True)):
-                abstained = not e.passages or probs[i] < threshold
+                abstained = probs[i] < threshold
                 answer, passages = (ABSTAIN, e.passages) if abstained else answers[i]
                 out.write(json.dumps({"id": q["id"], "answer": answer, "abstained": bool(abstained),
                                       "sources": [{"text": p.text} for p in passages],

@@ -217,3 +217,88 @@ def test_web_chat_answers_many_users_at_once_through_the_server(
     generator.close()
     assert generator.peak > 2, f"at most {generator.peak} requests reached the server at once"
     assert {q: message_text(a) for q, a in together.items()} == alone
+
+
+# --- a capable model behind --backend-url: a scripted OpenAI-compatible server ----------------------------
+
+
+class _ScriptedChat:
+    """An OpenAI-compatible /v1/chat/completions that answers like a capable model: it reads the numbered
+    passages of the prompt and streams one sentence per fact, each citing the passage that holds it, plus
+    (when asked to) one sentence with an invented figure."""
+
+    SENTENCES = {"Wang Xiaochuan": "Baichuan was founded by Wang Xiaochuan [{n}].",
+                 "$691M": "It raised $691M in its Series B round [{n}]."}
+
+    def __init__(self, facts: list[str], invent: bool = False) -> None:
+        self.facts, self.invent = facts, invent
+
+    def reply(self, prompt: str) -> str:
+        numbers = {fact: next(n for n, text in re.findall(r"^\[(\d+)\] (.*)$", prompt, re.MULTILINE)
+                              if fact in text) for fact in self.facts}
+        sentences = [self.SENTENCES[fact].format(n=n) for fact, n in numbers.items()]
+        if self.invent:
+            sentences.insert(1, "Its valuation reached $42B in 2031 [1].")
+        return " ".join(sentences)
+
+
+@pytest.fixture
+def scripted_server() -> Iterator[tuple[str, _ScriptedChat]]:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    script = _ScriptedChat([])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the name http.server calls)
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            text = script.reply(body["messages"][-1]["content"])
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for piece in re.findall(r"\S+\s*", text):
+                chunk = {"choices": [{"delta": {"content": piece}}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", script
+    finally:
+        httpd.shutdown()
+
+
+QUESTION = "Who founded Baichuan and how much did it raise in its Series B round?"
+
+
+def test_a_capable_models_answer_combining_two_passages_is_kept(
+        scripted_server: tuple[str, _ScriptedChat], pipeline: Pipeline) -> None:
+    url, script = scripted_server
+    script.facts = ["Wang Xiaochuan", "$691M"]
+    remote = RemoteGenerator(url, "scripted")
+    answering = Pipeline(pipeline.settings.with_(backend_url=url), generator=remote,
+                         embedder=pipeline.embedder)
+    answer = list(answering.ask(QUESTION))[-1]
+    assert not answer.extracted, answer.text
+    assert "Wang Xiaochuan" in answer.text and "$691M" in answer.text, answer.text
+    cited = check.citations(answer.text)
+    assert len(set(cited)) == 2, answer.text
+    for sentence in re.split(r"(?<=\.)\s+", answer.text):
+        for n in check.citations(sentence):
+            passage = answer.passages[n - 1].text
+            assert any(fact in passage for fact in script.facts if fact in sentence), (sentence, passage)
+
+
+def test_an_invented_sentence_from_the_server_never_reaches_the_answer(
+        scripted_server: tuple[str, _ScriptedChat], pipeline: Pipeline) -> None:
+    url, script = scripted_server
+    script.facts, script.invent = ["Wang Xiaochuan", "$691M"], True
+    answering = Pipeline(pipeline.settings.with_(backend_url=url), generator=RemoteGenerator(url, "scripted"),
+                         embedder=pipeline.embedder)
+    shown = [answer.text for answer in answering.ask(QUESTION)]
+    assert shown and all("42" not in text and "2031" not in text for text in shown), shown
+    assert "Wang Xiaochuan" in shown[-1], shown

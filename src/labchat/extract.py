@@ -55,6 +55,31 @@ def short_answer(question: Question, passage: Passage) -> str | None:
     return min(spans, key=lambda m: min(abs(m.start() - a) for a in anchors)).group().strip()
 
 
+def extract_parts(found: list[Evidence], find: Callable[[str], Evidence],
+                  limit: int) -> tuple[str, list[Passage]]:
+    """The extracted answer to a question of one or more parts (see `question.parts`): each part's short
+    answer, then each part's best passage quoted; the parts' passages interleaved, best first."""
+    if len(found) == 1:
+        return extract(found[0], find)
+    passages = merge([e.passages for e in found], limit)
+    best = [next(p for p in passages if p.text == e.passages[0].text) for e in found]
+    shorts = [s for e, p in zip(found, best, strict=True) if (s := short_answer(e.question, p))]
+    lead = f"{'; '.join(f'**{s}**' for s in shorts)}. {LEAD}" if shorts else LEAD
+    unique = list({p.n: p for p in best}.values())
+    room = (MAX_ANSWER_CHARS - len(lead)) // len(unique) - 8
+    return f"{lead} {'; '.join(f'{quote(p, room)} [{p.n}]' for p in unique)}", passages
+
+
+def merge(lists: list[list[Passage]], limit: int) -> list[Passage]:
+    """Passages of several searches taken in turn (each one's best first), without repeats, renumbered."""
+    seen: dict[str, Passage] = {}
+    for rank in range(max(map(len, lists))):
+        for passages in lists:
+            if rank < len(passages) and len(seen) < limit:
+                seen.setdefault(passages[rank].text, passages[rank])
+    return [Passage(n, p.path, p.section, p.text, p.score) for n, p in enumerate(seen.values(), 1)]
+
+
 def extract(evidence: Evidence, find: Callable[[str], Evidence]) -> tuple[str, list[Passage]]:
     """The extracted answer and the passages it cites: a comparison's two sides, or the best passage.
 

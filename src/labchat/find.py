@@ -14,7 +14,7 @@ from labchat.evidence import Evidence, EvidencePicker
 from labchat.fitted import FittedModels
 from labchat.index import build_index, load_index, staleness
 from labchat.profile import load_profile
-from labchat.question import Question, Vocabulary, analyse
+from labchat.question import Question, Vocabulary, analyse, parts
 from labchat.retrieve import Hit, Retriever
 from labchat.settings import Settings
 from labchat.translate import find_aliases, to_english, untranslated
@@ -51,6 +51,16 @@ class Finder:
         """The query taken apart and its best chunks; `untranslated` is what translating it lost."""
         question = analyse(query, self.vocabulary, untranslated)
         return question, self.retriever.search(query, self.settings.top_chunks)
+
+    def find_parts(self, query: str, untranslated: float = 0.0,
+                   find: Callable[[str, float], Evidence] | None = None) -> list[Evidence]:
+        """Evidence for each thing the query asks (see `question.parts`); a later part is searched with the
+        names of the first ("how much did it raise?" with "Baichuan"). `find` defaults to `self.find`."""
+        find = find or self.find
+        first, *rest = parts(query) or [query]
+        names = self.vocabulary.names(first)
+        later = [" ".join([part, *(n for n in names if n not in part)]) for part in rest]
+        return [find(first, untranslated), *(find(part, untranslated) for part in later)]
 
     def find(self, query: str, untranslated: float = 0.0) -> Evidence:
         """Evidence for a query (see `query`), its passages best first."""

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from labchat import check
 from labchat.conversation import contextualize
 from labchat.errors import LabchatError
-from labchat.evidence import Evidence, Passage
-from labchat.extract import extract
+from labchat.evidence import Passage
+from labchat.extract import extract_parts, merge
 from labchat.find import Finder
 from labchat.prompt import ABSTAIN, build_messages
 from labchat.quote import MAX_ANSWER_CHARS
@@ -115,48 +115,51 @@ class Pipeline:
             answer.notice = f"Your question was cut to its first {MAX_QUESTION_CHARS} characters."
         asked = _REPEATS.sub(r"\1", answer.question)
         query = self.finder.query(contextualize(asked, history, self.is_name, abstention))
-        evidence = self.finder.find(query, self.finder.untranslated(answer.question))
-        answer.passages = evidence.passages
+        found = self.finder.find_parts(query, self.finder.untranslated(answer.question))
+        limit = self.settings.max_passages
+        answer.passages = merge([e.passages for e in found], limit) if len(found) > 1 else found[0].passages
         answer.timings["retrieve_s"] = time.perf_counter() - start
-        if not evidence.passages or evidence.answerable < self.finder.picker.models.threshold:
+        threshold = self.finder.picker.models.threshold
+        if any(not e.passages or e.answerable < threshold for e in found):  # a needed fact is missing
             answer.abstained, answer.text = True, ABSTAIN
         elif self.generator is not None:
-            for _ in self._generate(answer, evidence):
+            for _ in self._generate(answer, query):
                 answer.timings.setdefault("first_token_s", time.perf_counter() - start)
                 yield answer
         if not answer.text:
-            (answer.text, answer.passages), answer.extracted = extract(evidence, self.finder.find), True
+            answer.text, answer.passages = extract_parts(found, self.finder.find, limit)
+            answer.extracted = True
         answer.timings.setdefault("first_token_s", time.perf_counter() - start)
         answer.timings["total_s"] = time.perf_counter() - start
         answer.done = True
         yield answer
 
-    def _generate(self, answer: Answer, evidence: Evidence) -> Iterator[None]:
+    def _generate(self, answer: Answer, question: str) -> Iterator[None]:
         """Stream the model's sentences, each once it is verified; a sentence that fails ends the answer.
 
         Nothing unverified reaches `answer.text`: a sentence is held until it is complete and checked.
         """
         draft = ""
         kept = 0
-        messages = build_messages(evidence.question.text, evidence.passages, self.profile.topic)
+        messages = build_messages(question, answer.passages, self.profile.topic)
         for piece in self.generator.stream(messages):
             draft += piece
             sentences, _ = check.split_sentences(draft)
             for sentence in sentences[kept:]:
-                if not self._keep(answer, sentence, evidence):
+                if not self._keep(answer, sentence, question):
                     return
                 kept += 1
                 yield
         sentences, rest = check.split_sentences(draft)
-        if rest.strip() and self._keep(answer, rest, evidence):
+        if rest.strip() and self._keep(answer, rest, question):
             yield
 
-    def _keep(self, answer: Answer, sentence: str, evidence: Evidence) -> bool:
+    def _keep(self, answer: Answer, sentence: str, question: str) -> bool:
         """Append the sentence if it passes the check (the first must also answer the question)."""
-        text = check.verified(sentence, evidence.passages, evidence.question.text)
+        text = check.verified(sentence, answer.passages, question)
         first = not answer.text
-        if text is None or (first and (not check.answers_question(text, evidence.question.text)
-                                       or check.vaguer_date(text, evidence.passages[0]))):
+        if text is None or (first and (not check.answers_question(text, question)
+                                       or check.vaguer_date(text, answer.passages[0]))):
             return False
         joined = f"{answer.text} {text}".strip()
         if len(joined) > MAX_ANSWER_CHARS:

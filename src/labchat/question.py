@@ -129,6 +129,10 @@ class Vocabulary:
             return True
         return self._name_share.get(word, 1.0 if any(ch.isdigit() for ch in word) else 0.0) >= share
 
+    def names(self, text: str) -> list[str]:
+        """The words of `text` the corpus writes as names, in order."""
+        return [w for w in _RAW_WORD.findall(text) if self.known_word(w) and self.is_name(w)]
+
     def correct(self, text: str) -> str:
         """Casual typing made searchable: shorthand spelled out, misspelt words replaced by the corpus's."""
         def fix(match: re.Match[str]) -> str:
@@ -164,6 +168,16 @@ class Question:
     @property
     def tokens(self) -> frozenset[str]:
         return self.subject | self.attribute
+
+
+_SECOND_QUESTION = re.compile(r",?\s+and\s+(?=(?:who|whom|what|when|where|which|how|why|in which)\b)",
+                              re.IGNORECASE)
+
+
+def parts(question: str) -> list[str]:
+    """A question that asks two things ("Who founded X, and how much did it raise?") as its two questions;
+    each is searched on its own, so the evidence for both is found."""
+    return [p.strip() for p in _SECOND_QUESTION.split(question, maxsplit=1) if p.strip()]
 
 
 _OPTIONS = re.compile(r"(?:^|[,:]\s*|\bwhich\b[^,]*?\b(?:is|was|has|had|of)\s+)"
