@@ -249,7 +249,7 @@ def scripted_server() -> Iterator[tuple[str, _ScriptedChat]]:
     script = _ScriptedChat([])
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the name http.server calls)
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             text = script.reply(body["messages"][-1]["content"])
             self.send_response(200)
