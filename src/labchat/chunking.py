@@ -99,8 +99,8 @@ def _split_block(block: str, max_chars: int) -> list[str]:
     table: list[str] = []
     if _is_row(lines[0]):
         table, lines = lines[:2], lines[2:]
-    elif len(lines) == 1:
-        lines, joiner = _SENTENCE_END.split(block), " "
+    elif len(lines) == 1 or _is_prose(lines):
+        lines, joiner = _SENTENCE_END.split(" ".join(line.strip() for line in lines)), " "
     pieces: list[str] = []
     current: list[str] = []
     header = table
@@ -119,6 +119,15 @@ def _split_block(block: str, max_chars: int) -> list[str]:
     return pieces
 
 
+def _is_prose(lines: list[str]) -> bool:
+    """A hard-wrapped paragraph: no list item, table row or code among its lines, so they join as one."""
+    return not any(_is_row(line) or _LIST_ITEM.match(line) or line.lstrip().startswith(("```", "    "))
+                   for line in lines)
+
+
+_LIST_ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)])\s")
+
+
 def _indent(line: str) -> int:
     """Depth of a line in a list: its leading spaces, a plain line (a label) above every item."""
-    return len(line) - len(line.lstrip()) if re.match(r"\s*(?:[-*+]|\d+[.)])\s", line) else -1
+    return len(line) - len(line.lstrip()) if _LIST_ITEM.match(line) else -1

@@ -76,7 +76,7 @@ def sentences(chunk: Chunk) -> list[str]:
     header = ""
     leads: list[tuple[int, str]] = []  # (indent, "Label:") of the labels open above this line
     led: set[str] = set()  # labels that items repeat: not candidates of their own
-    for raw in chunk.text.split("\n"):
+    for raw in _logical_lines(chunk.text):
         line = _MARKUP.sub(_link, raw).strip()
         if not line or set(line) <= set("|-: "):
             continue
@@ -105,6 +105,26 @@ def sentences(chunk: Chunk) -> list[str]:
 def _without(text: str, subject: frozenset[str]) -> str:
     """`text` without the words of the question's subject."""
     return _WORD.sub(lambda m: "" if set(tokenize(m.group())) <= subject else m.group(), text)
+
+
+def _logical_lines(text: str) -> list[str]:
+    """The text's lines with hard-wrapped prose joined again ("... not enabled by default, because" +
+    "HTTP/1.1 is a mature ..."), so a sentence is one candidate; code stays one line a candidate."""
+    lines: list[str] = []
+    joinable = code = False
+    for raw in text.split("\n"):
+        stripped = raw.strip()
+        if stripped.startswith("```"):
+            code, joinable = not code, False
+            continue
+        starts = _ITEM.match(stripped) or stripped.startswith(("|", "#", ">"))
+        if joinable and stripped and not code and not starts:
+            lines[-1] = f"{lines[-1].rstrip()} {stripped}"
+            continue
+        if stripped:
+            lines.append(raw)
+        joinable = bool(stripped) and not code and not stripped.startswith(("|", "#"))
+    return lines
 
 
 def _link(match: re.Match[str]) -> str:

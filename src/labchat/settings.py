@@ -29,7 +29,7 @@ class Settings:
     embedder: str = DEFAULT_EMBEDDER
     chunk_chars: int = 300
     """Largest chunk, in characters; a section longer than this is split between blocks."""
-    top_chunks: int = 6
+    top_chunks: int = 12
     """Chunks retrieved per question, out of which the evidence sentences are picked."""
     max_passages: int = 6
     """Evidence sentences put in front of the model."""
