@@ -23,7 +23,9 @@ from labchat.question import Question, Vocabulary
 from labchat.retrieve import Hit, tokenize
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;\u3002\uff01\uff1f])\s+(?=[A-Z0-9*\"\u3400-\u9fff])")
-_MARKUP = re.compile(r"\*\*|__|`|\[(?P<label>[^\]]*)\]\((?:https?://(?P<url>[^)\s]*)|[^)]*)\)")
+_MARKUP = re.compile(r"\*\*|__|`")
+"""Emphasis and code marks; links stay as written ("[Hishel](https://hishel.com)"): the label is what a
+reader quotes, the address which site said it."""
 _DATE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(?:\d{1,2},\s+)?\d{4}\b"
                    r"|\b(?:19|20)\d{2}\b|\bQ[1-4]\b")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*\s*[%+]?\w*|\b(?:hundred|thousand|million|billion|trillion)\b", re.I)
@@ -76,9 +78,15 @@ def sentences(chunk: Chunk) -> list[str]:
     header = ""
     leads: list[tuple[int, str]] = []  # (indent, "Label:") of the labels open above this line
     led: set[str] = set()  # labels that items repeat: not candidates of their own
-    for raw in _logical_lines(chunk.text):
-        line = _MARKUP.sub(_link, raw).strip()
+    for raw, code in _logical_lines(chunk.text):
+        line = _MARKUP.sub("", raw).strip()
         if not line or set(line) <= set("|-: "):
+            continue
+        if code:  # a line of code stands alone, under the sentence that introduced it ("... use:")
+            if leads:
+                led.add(leads[-1][1])
+                line = f"{leads[-1][1]} {line}"
+            out.append(line)
             continue
         if line.startswith("|"):
             cells = [c.strip() for c in line.strip("|").split("|")]
@@ -107,10 +115,10 @@ def _without(text: str, subject: frozenset[str]) -> str:
     return _WORD.sub(lambda m: "" if set(tokenize(m.group())) <= subject else m.group(), text)
 
 
-def _logical_lines(text: str) -> list[str]:
-    """The text's lines with hard-wrapped prose joined again ("... not enabled by default, because" +
-    "HTTP/1.1 is a mature ..."), so a sentence is one candidate; code stays one line a candidate."""
-    lines: list[str] = []
+def _logical_lines(text: str) -> list[tuple[str, bool]]:
+    """The text's lines, each with whether it is code, hard-wrapped prose joined again ("... not enabled by
+    default, because" + "HTTP/1.1 is a mature ..."), so a sentence is one candidate."""
+    lines: list[tuple[str, bool]] = []
     joinable = code = False
     for raw in text.split("\n"):
         stripped = raw.strip()
@@ -119,22 +127,12 @@ def _logical_lines(text: str) -> list[str]:
             continue
         starts = _ITEM.match(stripped) or stripped.startswith(("|", "#", ">"))
         if joinable and stripped and not code and not starts:
-            lines[-1] = f"{lines[-1].rstrip()} {stripped}"
+            lines[-1] = (f"{lines[-1][0].rstrip()} {stripped}", False)
             continue
         if stripped:
-            lines.append(raw)
+            lines.append((raw, code))
         joinable = bool(stripped) and not code and not stripped.startswith(("|", "#"))
     return lines
-
-
-def _link(match: re.Match[str]) -> str:
-    """Markup dropped; a link kept as its label in brackets and, when it leads elsewhere, its address
-    without the scheme ("[Tencent bets ...] (www.cnbc.com/2025/05/15/...)"): which site said it is a fact."""
-    label, url = match.group("label"), match.group("url")
-    if label is None:
-        return ""
-    label = label.replace("`", "").replace("**", "")
-    return f"[{label}] ({url})" if url else f"[{label}]"
 
 
 def has_span(text: str, answer_type: str, question: str) -> bool:
