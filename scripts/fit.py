@@ -30,7 +30,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
 from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, Evidence, EvidencePicker
-from labchat.extract import extract_parts
+from labchat.extract import comparison, extract_parts
 from labchat.find import Finder
 from labchat.fitted import FITTED_FILE, FittedModels, Linear
 from labchat.prompt import ABSTAIN
@@ -180,8 +180,10 @@ def main(path: Path, write: bool) -> None:
         for i in test_ids:
             found = finder.find_parts(finder.query(questions[i]["question"]),
                                       finder.untranslated(questions[i]["question"]), find=find)
-            probs[i] = min(e.answerable for e in found)
-            answers[i] = extract_parts(found, find, settings.max_passages) if probs[i] > 0 else (ABSTAIN, [])
+            compared = comparison(found, find)
+            probs[i] = 1.0 if compared else min(e.answerable for e in found)
+            extracted = extract_parts(found, settings.max_passages) if found[0].passages else (ABSTAIN, [])
+            answers[i] = compared or extracted
     right = np.array([q.get("answerable", True) and all(any(norm(a) in norm(text) for a in group)
                                                          for group in q["answers"])
                       for q, (text, _) in zip(questions, answers, strict=True)])

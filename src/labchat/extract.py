@@ -55,12 +55,11 @@ def short_answer(question: Question, passage: Passage) -> str | None:
     return min(spans, key=lambda m: min(abs(m.start() - a) for a in anchors)).group().strip()
 
 
-def extract_parts(found: list[Evidence], find: Callable[[str], Evidence],
-                  limit: int) -> tuple[str, list[Passage]]:
+def extract_parts(found: list[Evidence], limit: int) -> tuple[str, list[Passage]]:
     """The extracted answer to a question of one or more parts (see `question.parts`): each part's short
     answer, then each part's best passage quoted; the parts' passages interleaved, best first."""
     if len(found) == 1:
-        return extract(found[0], find)
+        return compose(found[0]), found[0].passages
     passages = merge([e.passages for e in found], limit)
     best = [next(p for p in passages if p.text == e.passages[0].text) for e in found]
     shorts = [s for e, p in zip(found, best, strict=True) if (s := short_answer(e.question, p))]
@@ -80,13 +79,13 @@ def merge(lists: list[list[Passage]], limit: int) -> list[Passage]:
     return [Passage(n, p.path, p.section, p.text, p.score) for n, p in enumerate(seen.values(), 1)]
 
 
-def extract(evidence: Evidence, find: Callable[[str], Evidence]) -> tuple[str, list[Passage]]:
-    """The extracted answer and the passages it cites: a comparison's two sides, or the best passage.
+def comparison(found: list[Evidence], find: Callable[[str], Evidence]) -> tuple[str, list[Passage]] | None:
+    """The answer to a comparison whose two sides the documents both state (see `compare`), else None.
 
-    `find` searches again (a comparison looks up each side on its own)."""
-    if evidence.question.answer_type == "compare" and (compared := compare(evidence, find)):
-        return compared
-    return compose(evidence), evidence.passages
+    Such a question is answerable by construction: both facts were found and compared."""
+    if len(found) == 1 and found[0].question.answer_type == "compare":
+        return compare(found[0], find)
+    return None
 
 
 def compose(evidence: Evidence) -> str:

@@ -19,7 +19,7 @@ from labchat import check
 from labchat.conversation import contextualize
 from labchat.errors import LabchatError
 from labchat.evidence import Passage
-from labchat.extract import extract_parts, merge
+from labchat.extract import comparison, extract_parts, merge
 from labchat.find import Finder
 from labchat.prompt import ABSTAIN, build_messages
 from labchat.quote import MAX_ANSWER_CHARS
@@ -120,14 +120,17 @@ class Pipeline:
         answer.passages = merge([e.passages for e in found], limit) if len(found) > 1 else found[0].passages
         answer.timings["retrieve_s"] = time.perf_counter() - start
         threshold = self.finder.picker.models.threshold
-        if any(not e.passages or e.answerable < threshold for e in found):  # a needed fact is missing
+        compared = comparison(found, self.finder.find)
+        if compared:
+            (answer.text, answer.passages), answer.extracted = compared, True
+        elif any(not e.passages or e.answerable < threshold for e in found):  # a needed fact is missing
             answer.abstained, answer.text = True, ABSTAIN
         elif self.generator is not None:
             for _ in self._generate(answer, query):
                 answer.timings.setdefault("first_token_s", time.perf_counter() - start)
                 yield answer
         if not answer.text:
-            answer.text, answer.passages = extract_parts(found, self.finder.find, limit)
+            answer.text, answer.passages = extract_parts(found, limit)
             answer.extracted = True
         answer.timings.setdefault("first_token_s", time.perf_counter() - start)
         answer.timings["total_s"] = time.perf_counter() - start
