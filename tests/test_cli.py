@@ -125,8 +125,8 @@ def test_eval_writes_records_and_prints_scores(indexed_settings: Settings, tmp_p
     questions = [
         {"id": "d02", "question": BAICHUAN, "answers": [["691"]],
          "evidence": "Raised $691M Series B funding"},
-        {"id": "d07", "question": "Who founded 01.AI?", "answers": [["Kai-Fu Lee"]],
-         "evidence": "founded by renowned AI investor and executive Kai-Fu Lee"},
+        {"id": "t01", "question": "Who founded StepFun?", "answers": [["Jiang Daxin"]],
+         "evidence": "Jiang Daxin"},
         {"id": "u04", "question": "What is the capital of France?", "answerable": False},
     ]
     path, out = tmp_path / "questions.jsonl", tmp_path / "results.jsonl"

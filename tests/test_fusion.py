@@ -11,14 +11,14 @@ from labchat.pipeline import Pipeline
 # Dense retrieval misses the evidence chunk at rank 1 for these; BM25 gets it (names, model ids, numbers).
 LEXICAL_ONLY = {
     "Which hybrid architecture does Hunyuan T1 use?": "Hunyuan T1 uses hybrid Transformer-Mamba MoE",
-    "What is the API price of SenseNova V6 Pro?": "0.58/M tokens for V6 Pro",
+    "Which of Baidu's data assets can ERNIE draw on?": "massive knowledge graphs, search logs, and content corpus",
     "How many total and active parameters does dots.llm1 have?": "142B total parameters with 14B actively",
     "Which company builds the Pangu models?": "Huawei (Shenzhen): Pangu",
 }
 # BM25 misses these at rank 1 (the question's words are not the passage's); the embedder gets them.
 DENSE_ONLY = {
     "When was Yi-34B released?": "Released Yi-34B open-source model",
-    "What does Zhipu AI's Chinese name mean?": "Wisdom of Clarity",
+    "What kind of consumer product is 01.AI building?": "Building AI superapp for consumer use",
 }
 
 

@@ -99,9 +99,9 @@ class Pipeline:
 
     def is_name(self, phrase: str) -> bool:
         """A phrase of the corpus's own names (for resolving what a follow-up refers to): every word one the
-        corpus nearly always capitalises ("Series" in "Series B" is not enough), not a bare number."""
+        corpus nearly always capitalises ("Series" in "Series B" is not enough), not a bare number or letter."""
         vocabulary = self.finder.vocabulary
-        return not phrase.replace(".", "").isdigit() and all(
+        return len(phrase) > 1 and not phrase.replace(".", "").isdigit() and all(
             vocabulary.known_word(w) and vocabulary.is_name(w, share=0.8) for w in phrase.split())
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[Answer]:
