@@ -1,14 +1,17 @@
-"""Fit labchat's two decision models on a question set (train.jsonl) and report cross-validated figures.
+"""Fit labchat's two decision models on the tuning sets and report cross-validated figures.
 
-usage: .venv/bin/python scripts/fit.py [QUESTIONS.jsonl] [--write]
+usage: .venv/bin/python scripts/fit.py [QUESTIONS.jsonl ...] [--write]
+
+The sets default to shared/eval/train.jsonl and train_conversations.jsonl (a conversation's turns are
+asked with the turns before them, as the chat asks them). Never dev.jsonl: it is held out.
 
 1. Every sentence of the retrieved chunks of every question gets the features of `labchat.evidence`;
    it is labelled evidence when it holds the question's `evidence` (or `evidence2`) passage. A logistic
    regression learns to rank them.
 2. Each question gets the features of its best candidates as the fitted ranker orders them, from a model
-   that never saw that question (5-fold cross-validation, folds stratified by `kind`); a second logistic
-   regression learns whether the documents answer it, and the abstention threshold is the one that makes
-   the most right decisions on those held-out predictions.
+   that never saw that question (5-fold cross-validation, folds stratified by `kind`, a conversation in
+   one fold); a second logistic regression learns whether the documents answer it, and the abstention
+   threshold is the one under which the most questions end right (see `best_threshold`).
 3. Every question is then answered exactly as `labchat ask` answers it, by models fitted without it, and
    scored by shared/eval/score.py: these cross-validated figures are what the README reports for train.
 With --write, the models fitted on all questions go to src/labchat/fitted.json.
@@ -26,9 +29,10 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
+from labchat.evaluate import read_questions
 from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, Evidence, EvidencePicker
 from labchat.extract import comparison, extract_parts
 from labchat.find import Finder
@@ -141,13 +145,30 @@ def placeholder() -> Linear:
                   np.zeros(len(QUESTION_FEATURES)), 0.0)
 
 
-def main(path: Path, write: bool) -> None:
-    questions = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def read(paths: list[Path]) -> list[dict]:
+    """The questions of every file, a conversation's turns with the turns before them as `history`
+    (answered with their evidence line, or the abstention), and a `group` that keeps a conversation in one
+    fold."""
+    out = []
+    for path in paths:
+        history: list[tuple[str, str]] = []
+        for q in read_questions(path):
+            if q.get("turn", 1) == 1:
+                history = []
+            out.append({**q, "file": path, "history": list(history),
+                        "group": q.get("conversation", q["id"]), "kind": q.get("kind") or "turn"})
+            history.append((q["question"], q.get("evidence", ABSTAIN)))
+    return out
+
+
+def main(paths: list[Path], write: bool) -> None:
+    questions = read(paths)
     finder = Finder(Settings(), models=FittedModels(placeholder(), placeholder(), 0.5))
     settings = finder.settings
     asked, rows, labels, owners = [], [], [], []
     for i, q in enumerate(questions):
-        question, hits = finder.search(finder.query(q["question"]), finder.untranslated(q["question"]))
+        query = finder.resolve(q["question"], q["history"])
+        question, hits = finder.search(query, finder.untranslated(q["question"]))
         pairs, features = finder.picker.candidates(question, hits)
         wanted = [norm(q[k]) for k in ("evidence", "evidence2") if q.get(k)]
         asked.append((question, hits))
@@ -155,8 +176,9 @@ def main(path: Path, write: bool) -> None:
         labels += [any(w in norm(text) for w in wanted) for _, text in pairs]
         owners += [i] * len(pairs)
     rows_all, labels_all, owners_all = np.vstack(rows), np.array(labels), np.array(owners)
-    kinds = [q.get("kind", "answerable" if q.get("answerable", True) else "unanswerable") for q in questions]
-    folds = list(StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(np.zeros(len(kinds)), kinds))
+    kinds = [q["kind"] for q in questions]
+    folds = list(StratifiedGroupKFold(FOLDS, shuffle=True, random_state=0).split(
+        np.zeros(len(kinds)), kinds, [q["group"] for q in questions]))
 
     # 1: the ranker, fitted per fold; each question's evidence picked by a ranker that never saw it.
     rankers, evidence = [], [None] * len(questions)
@@ -178,7 +200,7 @@ def main(path: Path, write: bool) -> None:
         picker = EvidencePicker(finder.vocabulary, finder.embedder, models)
         find = functools.partial(_find, finder, picker)
         for i in test_ids:
-            found = finder.find_parts(finder.query(questions[i]["question"]),
+            found = finder.find_parts(finder.resolve(questions[i]["question"], questions[i]["history"]),
                                       finder.untranslated(questions[i]["question"]), find=find)
             compared = comparison(found, find)
             probs[i] = 1.0 if compared else min(e.answerable for e in found)
@@ -188,25 +210,28 @@ def main(path: Path, write: bool) -> None:
                                                          for group in q["answers"])
                       for q, (text, _) in zip(questions, answers, strict=True)])
     threshold = best_threshold(probs, answerable, right)
-    with tempfile.TemporaryDirectory() as tmp:
-        results = Path(tmp) / "cv.jsonl"
-        with results.open("w", encoding="utf-8") as out:
-            for i, (q, e) in enumerate(zip(questions, evidence, strict=True)):
-                abstained = probs[i] < threshold
-                answer, passages = (ABSTAIN, e.passages) if abstained else answers[i]
-                out.write(json.dumps({"id": q["id"], "answer": answer, "abstained": bool(abstained),
-                                      "sources": [{"text": p.text} for p in passages],
-                                      "latency_s": 0}) + "\n")
-        score = subprocess.run([sys.executable, str(SCORER), str(path), str(results)], check=True,
-                               capture_output=True, text=True).stdout
-    print(f"cross-validated ({FOLDS} folds) on {path.name}: threshold {threshold:.3f}")
-    print(score.strip())
+    print(f"cross-validated ({FOLDS} folds): threshold {threshold:.3f}")
+    for path in paths:
+        with tempfile.TemporaryDirectory() as tmp:
+            results = Path(tmp) / "cv.jsonl"
+            with results.open("w", encoding="utf-8") as out:
+                for i, (q, e) in enumerate(zip(questions, evidence, strict=True)):
+                    if q["file"] != path:
+                        continue
+                    abstained = probs[i] < threshold
+                    answer, passages = (ABSTAIN, e.passages) if abstained else answers[i]
+                    out.write(json.dumps({"id": q["id"], "answer": answer, "abstained": bool(abstained),
+                                          "sources": [{"text": p.text} for p in passages],
+                                          "latency_s": 0}) + "\n")
+            score = subprocess.run([sys.executable, str(SCORER), str(path), str(results)], check=True,
+                                   capture_output=True, text=True).stdout
+        print(f"{path.name}: {score.strip()}")
 
     if write:
         ranker = fit_ranker(rows_all, labels_all, owners_all)
         final = fit_linear(qrows, answerable, QUESTION_FEATURES)  # features from held-out rankers, as at use
         FITTED_FILE.write_text(json.dumps({
-            "fitted_on": path.name, "questions": len(questions),
+            "fitted_on": [path.name for path in paths], "questions": len(questions),
             "sentence": ranker.to_dict(), "answerable": final.to_dict(), "threshold": round(threshold, 4),
         }, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {FITTED_FILE}")
@@ -224,6 +249,6 @@ def best_threshold(probs: np.ndarray, answerable: np.ndarray, right: np.ndarray)
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--write"]
-    main(Path(args[0]) if args else PROJECT_DIR.parent / "shared" / "eval" / "train.jsonl",
-         "--write" in sys.argv)
+    args = [Path(a) for a in sys.argv[1:] if a != "--write"]
+    shared = PROJECT_DIR.parent / "shared" / "eval"
+    main(args or [shared / "train.jsonl", shared / "train_conversations.jsonl"], "--write" in sys.argv)

@@ -7,13 +7,15 @@ that answering computes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from labchat.conversation import contextualize
 from labchat.embed import Embedder
 from labchat.evidence import Evidence, EvidencePicker
 from labchat.fitted import FittedModels
 from labchat.index import build_index, load_index, staleness
 from labchat.profile import load_profile
+from labchat.prompt import ABSTAIN
 from labchat.question import Question, Vocabulary, analyse, parts
 from labchat.retrieve import Hit, Retriever
 from labchat.settings import Settings
@@ -39,6 +41,18 @@ class Finder:
         self.picker = EvidencePicker(self.vocabulary, self.embedder, models or FittedModels.load())
         self.aliases = find_aliases(c.text for c in index.chunks)
         self.profile = load_profile(settings.corpus_dir, (c.section for c in index.chunks))
+
+    def is_name(self, phrase: str) -> bool:
+        """A phrase of the corpus's own names (for resolving what a follow-up refers to): every word one the
+        corpus nearly always capitalises ("Series" of "Series B" is not enough), not a number or a letter."""
+        vocabulary = self.vocabulary
+        return len(phrase) > 1 and not phrase.replace(".", "").isdigit() and all(
+            vocabulary.known_word(w) and vocabulary.is_name(w, share=0.8) for w in phrase.split())
+
+    def resolve(self, question: str, history: Sequence[tuple[str, str]] = ()) -> str:
+        """The query for a question asked after `history` (earlier (question, answer) turns): follow-ups
+        made to stand alone (`conversation.contextualize`), then `query`."""
+        return self.query(contextualize(question, history, self.is_name, lambda a: a.strip() == ABSTAIN))
 
     def query(self, question: str) -> str:
         """The question as it is searched: in English, shorthand spelled out, misspellings corrected."""

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 from labchat import check
-from labchat.conversation import contextualize
 from labchat.errors import LabchatError
 from labchat.evidence import Passage
 from labchat.extract import comparison, extract_parts, merge
@@ -81,10 +80,6 @@ def make_generator(settings: Settings, notify: Callable[[str], None]) -> Generat
     return None
 
 
-def abstention(answer: str) -> bool:
-    return answer.strip() == ABSTAIN
-
-
 class Pipeline:
     """Loads the index (and a generator, if any) once; `ask` is then cheap and safe to call from threads."""
 
@@ -97,13 +92,6 @@ class Pipeline:
         self.profile = self.finder.profile
         self.generator = generator or make_generator(settings, notify)
 
-    def is_name(self, phrase: str) -> bool:
-        """A phrase of the corpus's own names (for resolving what a follow-up refers to): every word one the
-        corpus nearly always capitalises ("Series" in "Series B" is not enough), not a bare number or letter."""
-        vocabulary = self.finder.vocabulary
-        return len(phrase) > 1 and not phrase.replace(".", "").isdigit() and all(
-            vocabulary.known_word(w) and vocabulary.is_name(w, share=0.8) for w in phrase.split())
-
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[Answer]:
         """Yield the same `Answer` as it fills in; the last one has `done` set."""
         question = " ".join(_CONTROL.sub(" ", question).split())
@@ -114,7 +102,7 @@ class Pipeline:
         if len(question) > MAX_QUESTION_CHARS:
             answer.notice = f"Your question was cut to its first {MAX_QUESTION_CHARS} characters."
         asked = _REPEATS.sub(r"\1", answer.question)
-        query = self.finder.query(contextualize(asked, history, self.is_name, abstention))
+        query = self.finder.resolve(asked, history)
         found = self.finder.find_parts(query, self.finder.untranslated(answer.question))
         limit = self.settings.max_passages
         answer.passages = merge([e.passages for e in found], limit) if len(found) > 1 else found[0].passages
