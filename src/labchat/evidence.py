@@ -207,7 +207,9 @@ class EvidencePicker:
             if len(passages) == limit:
                 break
         features = self.question_features(question, rows[kept], scores[kept])
-        answerable = float(self.models.answerable(features[None, :])[0]) if passages else 0.0
+        # a question with no word to search for (emoji only) is about nothing the documents say
+        searchable = passages and question.tokens
+        answerable = float(self.models.answerable(features[None, :])[0]) if searchable else 0.0
         return Evidence(question, passages, answerable, features)
 
     def question_features(self, question: Question, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:

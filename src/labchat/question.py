@@ -7,6 +7,7 @@ the other content words of a question say what is asked about it (licence, exper
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -90,11 +91,14 @@ class Vocabulary:
         df: Counter[str] = Counter()
         running, anywhere = _Capitals(), _Capitals()
         words: set[str] = set()
+        pairs: set[str] = set()  # two words the corpus writes side by side: not to be joined
         n = 0
         for chunk in chunks:
             n += 1
             df.update(set(tokenize(chunk.search_text)))
-            words.update(w.lower() for w in _RAW_WORD.findall(chunk.search_text))
+            raw = [w.lower() for w in _RAW_WORD.findall(chunk.search_text)]
+            words.update(raw)
+            pairs.update(f"{a} {b}" for a, b in itertools.pairwise(raw))
             running.count(_running_words(chunk.text))
             anywhere.count(_RAW_WORD.findall(chunk.text))
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
@@ -104,6 +108,7 @@ class Vocabulary:
         compounds = {w: s for w, s in anywhere.shares().items() if re.search(r"[\d\-.]", w)}
         self._name_share = {**compounds, **running.shares()}
         self._words = words
+        self._pairs = pairs
         # one spelling per stem, the shortest: what a misspelt word is corrected to ("lenght" -> length)
         spelling: dict[str, str] = {}
         for word in sorted(words, key=len):
@@ -141,8 +146,8 @@ class Vocabulary:
             if lower in _ABBREVIATIONS:
                 return _ABBREVIATIONS[lower]
             known = lower in self._words or all(map(self.known, tokenize(lower)))
-            if len(lower) < 5 or known or any(ch.isdigit() for ch in lower):
-                return word
+            if len(lower) < 5 or known or sum(ch.isalpha() for ch in lower) < 5:
+                return word  # a number, a version ("v2.5") or a short word: one slip would be another word
             stems = tokenize(lower)
             if len(stems) != 1:
                 return word
@@ -150,7 +155,29 @@ class Vocabulary:
                                       score_cutoff=FUZZY_CUTOFF)
             return self._spelling[best[0]] if best else word
 
-        return _RAW_WORD.sub(fix, text)
+        return self._compounds(_RAW_WORD.sub(fix, text))
+
+    def _compounds(self, text: str) -> str:
+        """Two words the corpus writes as one ("spin off" -> spinoff) or hyphenated ("deep dive",
+        "deepdive" -> deep-dive) are written its way."""
+        def hyphen(match: re.Match[str]) -> str:
+            word = match.group()
+            if word.lower() in self._words or len(word) < 6:
+                return word
+            return next((f"{word[:i]}-{word[i:]}" for i in range(3, len(word) - 2)
+                         if f"{word[:i]}-{word[i:]}".lower() in self._words), word)
+
+        words = re.sub(r"\b[A-Za-z]+\b", hyphen, text).split(" ")
+        out: list[str] = []
+        for word in words:
+            last = out[-1] if out else ""
+            if last.isalpha() and word.isalpha() and f"{last} {word}".lower() not in self._pairs:
+                joined = next((j for j in (f"{last}{word}", f"{last}-{word}") if j.lower() in self._words), None)
+                if joined:
+                    out[-1] = joined
+                    continue
+            out.append(word)
+        return " ".join(out)
 
 
 @dataclass(frozen=True)
