@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -227,7 +228,7 @@ class _ScriptedChat:
     passages of the prompt and streams one sentence per fact, each citing the passage that holds it, plus
     (when asked to) one sentence with an invented figure."""
 
-    SENTENCES = {"Wang Xiaochuan": "Baichuan was founded by Wang Xiaochuan [{n}].",
+    SENTENCES: ClassVar[dict[str, str]] = {"Wang Xiaochuan": "Baichuan was founded by Wang Xiaochuan [{n}].",
                  "$691M": "It raised $691M in its Series B round [{n}]."}
 
     def __init__(self, facts: list[str], invent: bool = False) -> None:

@@ -172,7 +172,8 @@ class Vocabulary:
         for word in words:
             last = out[-1] if out else ""
             if last.isalpha() and word.isalpha() and f"{last} {word}".lower() not in self._pairs:
-                joined = next((j for j in (f"{last}{word}", f"{last}-{word}") if j.lower() in self._words), None)
+                forms = (f"{last}{word}", f"{last}-{word}")
+                joined = next((j for j in forms if j.lower() in self._words), None)
                 if joined:
                     out[-1] = joined
                     continue
