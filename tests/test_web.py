@@ -122,6 +122,7 @@ class FakePipeline:
         self.calls: list[tuple[str, list[tuple[str, str]]]] = []
         self.release = threading.Event()
         self.profile = CorpusProfile("Fake notes", "Scripted answers.", ("First example?", "Second example?"))
+        self.generator = None
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[Answer]:
         self.calls.append((question, list(history)))

@@ -8,6 +8,7 @@ is neutral, and its example questions come from the documents' own headings.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,5 +94,5 @@ def derive_examples(titles: Iterable[str]) -> tuple[str, ...]:
 
 
 def _subject(path: str) -> str:
-    parts = path.split(_SEPARATOR)
+    parts = [re.sub(r"[`\"*_]", "", part).strip() for part in path.split(_SEPARATOR)]
     return parts[0] if len(parts) == 1 else f"{parts[0]}: {parts[-1]}"

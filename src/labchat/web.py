@@ -88,7 +88,8 @@ def build_app(settings: Settings, pipeline: Pipeline) -> gr.Blocks:
     hint = html.escape(f"Type a question first{example}")  # a Gradio notice renders HTML
     with gr.Blocks(title="labchat", analytics_enabled=False) as app:
         turns = gr.State([])  # this session's [(question, answer), ...]; gr.State is per browser session
-        gr.HTML(_header(settings, profile), css_template=_HEADER_CSS, js_on_load=None)
+        gr.HTML(_header(settings, profile, pipeline.generator is not None), css_template=_HEADER_CSS,
+                js_on_load=None)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
                 chat = gr.Chatbot(
@@ -125,9 +126,13 @@ def build_app(settings: Settings, pipeline: Pipeline) -> gr.Blocks:
     return app
 
 
-def _header(settings: Settings, profile: CorpusProfile) -> str:
-    setup = (f"Model <code>{html.escape(settings.model)}</code> on this machine \u00b7 documents in "
-             f"<code>{html.escape(settings.corpus_dir.name)}/</code>")
+def _header(settings: Settings, profile: CorpusProfile, generating: bool) -> str:
+    """Title, description, and how answers are made: quoted from the passages, or worded by a model
+    whose every sentence is checked against them."""
+    model = html.escape(settings.model)
+    how = (f"Model <code>{model}</code> words the answers, each sentence checked against the passages"
+           if generating else "Answers quoted from the passages, cited")
+    setup = f"{how} \u00b7 documents in <code>{html.escape(settings.corpus_dir.name)}/</code>"
     return (f'<header class="lc-header"><h1>{html.escape(profile.title)}</h1>'
             f'<p>{html.escape(profile.description)}</p>'
             f'<p class="lc-setup">{setup}</p></header>')
