@@ -32,7 +32,6 @@ FUZZY_CUTOFF = 0.8
 """Similarity (1 - edits / length, a swap of two letters being one edit) a misspelt word of five letters or
 more needs to a corpus word to be replaced by it: one slip in five letters (tencnet -> tencent: 0.86)."""
 
-ANSWER_TYPES = ("date", "number", "person", "place", "reason", "list", "compare", "other")
 _TYPE_PATTERNS = [
     ("compare", r"\b(which|who|whose)\b.*\b(first|earlier|later|longer|larger|bigger|more|higher|fewer|"
                 r"older|newer|both)\b.*\bor\b|\b(earlier|later|first|larger|bigger|longer)\b.*\bor\b"),
@@ -187,6 +186,7 @@ class Question:
 
     text: str
     answer_type: str
+    """date, number, person, place, reason, list, compare or other."""
     subject: frozenset[str]
     attribute: frozenset[str]
     volatile: bool

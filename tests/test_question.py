@@ -1,0 +1,80 @@
+"""Reading a question (no model): its answer type, subject and attribute, its parts, casual typing mended
+against the corpus's own words; and the fitted models as the code expects them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labchat.chunking import Chunk
+from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES
+from labchat.fitted import FittedModels
+from labchat.question import Vocabulary, analyse, options, parts
+
+CHUNKS = [
+    Chunk("notes.md", "Hexapod AI > Funding", "Hexapod AI raised $40M in its Series A round in March 2031."),
+    Chunk("notes.md", "Hexapod AI > People", "Hexapod AI: the lab Hexapod was founded by Ada Quill."),
+    Chunk("notes.md", "Hexapod AI > Models", "Its Beetle-2 handles a context length of 128K tokens."),
+    Chunk("notes.md", "Hexapod AI > History", "It began as an academic spinoff."),
+    Chunk("notes.md", "Hexapod AI > Models", "- Released: the open-source deep-dive notes\n- Holdings: none"),
+]
+
+
+@pytest.fixture(scope="module")
+def vocabulary() -> Vocabulary:
+    return Vocabulary(CHUNKS)
+
+
+@pytest.mark.parametrize(("question", "answer_type"), [
+    ("When did Hexapod AI raise its Series A?", "date"),
+    ("How much did Hexapod AI raise?", "number"),
+    ("What context length does Beetle-2 handle?", "number"),
+    ("Who founded Hexapod AI?", "person"),
+    ("Where is Hexapod AI based?", "place"),
+    ("Why did Hexapod AI raise money?", "reason"),
+    ("Which was released first, Beetle-2 or Zeta-7?", "compare"),
+    ("What does Beetle-2 do?", "other"),
+])
+def test_the_answer_type_comes_from_how_the_question_asks(question: str, answer_type: str,
+                                                          vocabulary: Vocabulary) -> None:
+    assert analyse(question, vocabulary).answer_type == answer_type
+
+
+def test_names_are_what_the_corpus_capitalises_in_running_text(vocabulary: Vocabulary) -> None:
+    question = analyse("Who holds the licence of Beetle-2 at Hexapod?", vocabulary)
+    assert {"beetle-2", "hexapod"} <= question.subject
+    # "Holdings" opens a list item, "holds" is never written capitalised mid-sentence: not a name
+    assert "hold" in question.attribute and "licenc" in question.attribute
+
+
+def test_a_two_part_question_is_split_and_a_comparison_has_two_sides() -> None:
+    assert parts("Who founded Hexapod AI, and how much did it raise?") == [
+        "Who founded Hexapod AI", "how much did it raise?"]
+    assert parts("Who founded Hexapod AI and Zeta?") == ["Who founded Hexapod AI and Zeta?"]
+    assert options("Which came out first, Beetle-2 or the Zeta-7?") == ["Beetle-2", "Zeta-7"]
+    assert options("Is it open or closed?") == []
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("hexpod beetle-2 context lenght", "hexapod beetle-2 context length"),
+    ("who foundd hexapod", "who founded hexapod"),
+    ("is beetle-2 a spin off", "is beetle-2 a spinoff"),
+    ("the deepdive notes", "the deep-dive notes"),
+    ("how many ppl work there", "how many people work there"),
+    ("what happened in 2032", "what happened in 2032"),  # a number is never 'corrected' to another
+])
+def test_casual_typing_is_mended_with_the_corpus_words(typed: str, meant: str,
+                                                       vocabulary: Vocabulary) -> None:
+    assert vocabulary.correct(typed).lower() == meant
+
+
+def test_the_fitted_models_match_the_features_the_code_computes() -> None:
+    """Changing a feature without running scripts/fit.py again fails here, not silently in answers."""
+    models = FittedModels.load()
+    assert models.sentence_model.features == SENTENCE_FEATURES
+    assert models.answerable_model.features == QUESTION_FEATURES
+    assert 0 < models.threshold < 1
+    weights = dict(zip(SENTENCE_FEATURES, models.sentence_model.coef, strict=True))
+    assert all(w >= 0 for name, w in weights.items() if name.startswith(("subject_", "attribute_")))
+    rows = np.zeros((2, len(QUESTION_FEATURES)))
+    assert ((models.answerable(rows) > 0) & (models.answerable(rows) < 1)).all()
