@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from labchat.ingest import SourceFile
 
 PATH_SEPARATOR = " > "
+LIST_MARKER = re.compile(r"\s*(?:[-*+\u2022]|\d{1,2}[.)])\s+")
+"""A list item's bullet or number (with the indent before it): markup, not words."""
 _NUMBERING = re.compile(r"^\d+\.\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])\s+")
 
@@ -121,13 +123,12 @@ def _split_block(block: str, max_chars: int) -> list[str]:
 
 def _is_prose(lines: list[str]) -> bool:
     """A hard-wrapped paragraph: no list item, table row or code among its lines, so they join as one."""
-    return not any(_is_row(line) or _LIST_ITEM.match(line) or line.lstrip().startswith(("```", "    "))
+    return not any(_is_row(line) or LIST_MARKER.match(line) or line.lstrip().startswith(("```", "    "))
                    for line in lines)
 
 
-_LIST_ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)])\s")
 
 
 def _indent(line: str) -> int:
     """Depth of a line in a list: its leading spaces, a plain line (a label) above every item."""
-    return len(line) - len(line.lstrip()) if _LIST_ITEM.match(line) else -1
+    return len(line) - len(line.lstrip()) if LIST_MARKER.match(line) else -1

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labchat.chunking import Chunk
+from labchat.chunking import LIST_MARKER, Chunk
 from labchat.embed import Embedder
 from labchat.fitted import FittedModels
 from labchat.question import Question, Vocabulary
@@ -29,7 +29,6 @@ reader quotes, the address which site said it."""
 _DATE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(?:\d{1,2},\s+)?\d{4}\b"
                    r"|\b(?:19|20)\d{2}\b|\bQ[1-4]\b")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*\s*[%+]?\w*|\b(?:hundred|thousand|million|billion|trillion)\b", re.I)
-_ITEM = re.compile(r"^(?:[-*+\u2022]|\d{1,2}[.)])\s+")
 _MAX_LEAD = 80
 """A longer line ending in a colon is a sentence introducing a list, not a label worth repeating."""
 _WORD = re.compile(r"[\w\-.]+")
@@ -70,9 +69,9 @@ class Evidence:
 def sentences(chunk: Chunk) -> list[str]:
     """List items, table rows (prefixed with the table's header) and prose sentences of a chunk.
 
-    A link keeps its label in brackets ("see: [guide.md]"): the label is what a reader quotes. A list item
-    under a "Label:" line carries the label ("Jiang Daxin's Background: Oversaw Azure cognitive services"):
-    the label says whom the item is about.
+    A list item under a "Label:" line carries the label ("Jiang Daxin's Background: Oversaw Azure cognitive
+    services"), and so does a line of code under the sentence introducing it: the label says whom or what
+    the item is about.
     """
     out: list[str] = []
     header = ""
@@ -96,7 +95,7 @@ def sentences(chunk: Chunk) -> list[str]:
             out.append(f"{header}: {' | '.join(cells)}")
             continue
         header = ""
-        item = _ITEM.match(line)
+        item = LIST_MARKER.match(line)
         indent = len(raw) - len(raw.lstrip()) if item else -1
         while leads and leads[-1][0] >= indent:
             leads.pop()
@@ -125,7 +124,7 @@ def _logical_lines(text: str) -> list[tuple[str, bool]]:
         if stripped.startswith("```"):
             code, joinable = not code, False
             continue
-        starts = _ITEM.match(stripped) or stripped.startswith(("|", "#", ">"))
+        starts = LIST_MARKER.match(stripped) or stripped.startswith(("|", "#", ">"))
         if joinable and stripped and not code and not starts:
             lines[-1] = (f"{lines[-1][0].rstrip()} {stripped}", False)
             continue

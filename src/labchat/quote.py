@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
+from labchat.chunking import LIST_MARKER
 from labchat.evidence import Passage
 
 MAX_ANSWER_CHARS = 400
 """An answer is a line or two; the passages beside it hold the rest."""
 LEAD = "From the documents:"
-_LIST_MARKER = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,2}[.)])\s+")
-"""A bullet or item number opening a passage: markup, not words of the quote."""
 
 
 def quote(passage: Passage, limit: int) -> str:
     """The passage's words in quotes, at most `limit` characters, cut at a word boundary; a table row as
     "Column: cell; ..." (its empty cells left out), which reads shorter than the header and the row."""
-    text = _LIST_MARKER.sub("", passage.text)
+    marker = LIST_MARKER.match(passage.text)
+    text = passage.text[marker.end():] if marker else passage.text
     header, _, row = text.partition(": ")
     if " | " in header and row.count(" | ") == header.count(" | "):
         text = "; ".join(f"{h}: {c}" for h, c in zip(header.split(" | "), row.split(" | "), strict=True)
