@@ -13,7 +13,7 @@ from labchat.chunking import Chunk
 from labchat.embed import Embedder
 from labchat.index import Index
 
-_WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*|[\u3400-\u4dbf\u4e00-\u9fff]+")
+_WORD = re.compile(r"[a-z0-9]+(?:[./\-][a-z0-9]+)*|[\u3400-\u4dbf\u4e00-\u9fff]+")
 STOPWORDS = frozenset(
     "a an and are as at be been by can could did do does for from has have how i in is it its "
     "many much of on or that the their there these this to up was were what when where which who "
@@ -32,7 +32,7 @@ _STEMMER = Stemmer.Stemmer("english")
 
 
 def tokenize(text: str) -> list[str]:
-    """Stemmed words without stopwords, compounds (`dots.llm1`) also as parts, CJK as character pairs.
+    """Stemmed words without stopwords, compounds (`dots.llm1`, `HTTP/2`) also as parts, CJK as character pairs.
 
     Character pairs let a Chinese question (小红书发布了什么模型) meet the Chinese names in the corpus
     although neither the embedder nor a whitespace tokenizer reads Chinese.
@@ -43,7 +43,7 @@ def tokenize(text: str) -> list[str]:
         if word[0] >= "\u3400":
             tokens += [word[i:i + 2] for i in range(len(word) - 1)] or [word]
         elif word not in STOPWORDS:
-            parts = re.split(r"[.\-]", word)
+            parts = re.split(r"[./\-]", word)
             words += [word, *(p for p in parts if p not in STOPWORDS)] if len(parts) > 1 else [word]
     return stem(words) + tokens
 
