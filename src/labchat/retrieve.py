@@ -32,7 +32,7 @@ _STEMMER = Stemmer.Stemmer("english")
 
 
 def tokenize(text: str) -> list[str]:
-    """Stemmed words without stopwords, compounds (`dots.llm1`, `HTTP/2`) also as parts, CJK as character pairs.
+    """Stemmed words without stopwords, compounds (`dots.llm1`, `HTTP/2`) also as parts, CJK as pairs.
 
     Character pairs let a Chinese question (小红书发布了什么模型) meet the Chinese names in the corpus
     although neither the embedder nor a whitespace tokenizer reads Chinese.
