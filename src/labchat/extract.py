@@ -48,8 +48,8 @@ def short_answer(question: Question, passage: Passage) -> str | None:
         return None
     if question.answer_type == "number":  # an amount with its unit says more than a bare count beside it
         spans = [m for m in spans if not m.group().strip().isdigit()] or spans
-    anchors = [m.start() for word in re.finditer(r"[\w\-.]+", text)
-               for m in [word] if set(tokenize(word.group())) & question.attribute]
+    anchors = [word.start() for word in re.finditer(r"[\w\-.]+", text)
+               if set(tokenize(word.group())) & question.attribute]
     if not anchors:
         return spans[0].group().strip()
     return min(spans, key=lambda m: min(abs(m.start() - a) for a in anchors)).group().strip()
