@@ -74,7 +74,7 @@ def compare(evidence: Evidence, find: Callable[[str], Evidence]) -> tuple[str, l
     passages = _renumber([s.passage for s in sides], evidence.passages)
     lead = f"**{winner.option}**. {LEAD}"
     room = (MAX_ANSWER_CHARS - len(lead)) // 2 - 8
-    quotes = "; ".join(f"{quote(p, room)} [{p.n}]" for p in passages[:2])
+    quotes = "; ".join(f"{quote(p, room)} [{p.n}]" for p in passages[:len({s.passage.text for s in sides})])
     return f"{lead} {quotes}", passages
 
 
@@ -91,7 +91,10 @@ def _side(name: str, wanted: set[str], query: str, find: Callable[[str], Evidenc
 
 
 def _renumber(first: list[Passage], rest: list[Passage]) -> list[Passage]:
-    """The two sides' passages as [1] and [2], then the question's own passages not already among them."""
-    texts = {p.text for p in first}
-    ordered = [*first, *(p for p in rest if p.text not in texts)]
+    """The two sides' passages as [1] and [2] (one, when a passage states both), then the question's own
+    passages not already among them, as many in all as the question had."""
+    unique: dict[str, Passage] = {}
+    for passage in [*first, *rest]:
+        unique.setdefault(passage.text, passage)
+    ordered = list(unique.values())[:max(len(rest), 2)]
     return [Passage(i, p.path, p.section, p.text, p.score) for i, p in enumerate(ordered, 1)]
