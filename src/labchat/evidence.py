@@ -39,7 +39,7 @@ SENTENCE_FEATURES = (
     "attribute_sentence", "attribute_section", "type_span", "new_fact", "table_row", "label", "length",
     "no_subject", "attribute_dense", "dense_gap")
 QUESTION_FEATURES = (
-    "best", "margin", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
+    "best", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
     "dense_best", "attribute_dense_best", "attribute_dense_max", "unknown", "volatile", "no_subject")
 
 
@@ -221,7 +221,6 @@ class EvidencePicker:
         col = {name: rows[:, i] for i, name in enumerate(SENTENCE_FEATURES)}
         attribute = np.maximum(col["attribute_sentence"], col["attribute_section"])
         joint = (col["subject_context"] * attribute).max()  # about the subject, naming the attribute
-        margin = scores[0] - scores[1] if len(scores) > 1 else scores[0]
-        return np.array([scores[0], margin, col["subject_context"][0], col["subject_context"].max(),
+        return np.array([scores[0], col["subject_context"][0], col["subject_context"].max(),
                          col["attribute_sentence"][0], attribute.max(), joint, col["type_span"][0],
                          col["dense"][0], col["attribute_dense"][0], col["attribute_dense"].max(), *asked])
