@@ -9,11 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from labchat.evidence import Passage
+from labchat.evidence import NAME, Passage
 from labchat.retrieve import tokenize
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
 _CITATION = re.compile(r"\s*\[(\d+)\]")
 COMMON_CAPITALS = frozenset(
     "The A An It Its In On At As For From By With And But Or Yes No This That These Those They "
@@ -24,7 +23,7 @@ COMMON_CAPITALS = frozenset(
 def facts(text: str) -> set[str]:
     """Numbers and names that an answer asserts."""
     text = _CITATION.sub(" ", text)
-    names = {w for m in _NAME.finditer(text) for w in m.group().split() if w not in COMMON_CAPITALS}
+    names = {w for m in NAME.finditer(text) for w in m.group().split() if w not in COMMON_CAPITALS}
     return {n.replace(",", "") for n in _NUMBER.findall(text)} | names
 
 

@@ -32,7 +32,8 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*\s*[%+]?\w*|\b(?:hundred|thousand|million|
 _MAX_LEAD = 80
 """A longer line ending in a colon is a sentence introducing a list, not a label worth repeating."""
 _WORD = re.compile(r"[\w\-.]+")
-_NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
+NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
+"""A capitalised name (Wang Xiaochuan, Hunyuan-Large): what a who/which answer holds, and a fact to check."""
 
 SENTENCE_FEATURES = (
     "retrieval", "dense", "subject_sentence", "subject_context", "subject_chunk",
@@ -144,7 +145,7 @@ def has_span(text: str, answer_type: str, question: str) -> bool:
     if answer_type in ("number", "compare"):
         return new(_NUMBER.findall(text))
     if answer_type in ("person", "place", "other"):
-        return new(_NAME.findall(text))
+        return new(NAME.findall(text))
     if answer_type == "list":
         return "," in text or " and " in text
     return len(text) > 40  # a reason is a clause, not a bare value

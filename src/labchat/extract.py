@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 
 from labchat.compare import compare
-from labchat.evidence import Evidence, Passage
+from labchat.evidence import NAME, Evidence, Passage
 from labchat.question import Question
 from labchat.quote import LEAD, MAX_ANSWER_CHARS, quote
 from labchat.retrieve import tokenize
@@ -23,7 +23,7 @@ _SPANS = {
                          r"(?:\s?(?:[%+]|[KMBT]\b|[kmbt]n\b|TB|GB|(?:thousand|million|billion|trillion)\b))?\+?"
                          r"|\b(?:several\s+)?(?:hundreds?|thousands?|millions?|billions?|trillions?)\b"),
     "person": re.compile(r"\b[A-Z][a-z]+(?:[\s\-][A-Z][a-z]+)+\b"),
-    "name": re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*"),
+    "name": NAME,
 }
 _TYPE_SPAN = {"date": "date", "number": "number", "person": "person", "place": "name"}
 """Answer types with a span to lead with; a reason, a list or a "what" is answered by the passage's words."""

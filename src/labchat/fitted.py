@@ -1,9 +1,9 @@
 """The fitted numbers labchat decides with, read from `fitted.json` (written by `scripts/fit.py`).
 
-Two logistic regressions fitted on `train.jsonl` with scikit-learn: one scores a candidate sentence as the
-evidence of a question, one scores whether the documents answer the question at all; `threshold` is the
-probability under which labchat abstains, chosen on cross-validated predictions. They are applied here
-with numpy (a dot product), so answering needs neither scikit-learn nor a pickle.
+Two logistic regressions fitted on `train.jsonl` and `train_conversations.jsonl`: one scores a candidate
+sentence as the evidence of a question, one scores whether the documents answer the question at all;
+`threshold` is the probability under which labchat abstains, chosen on cross-validated predictions. They
+are applied here with numpy (a dot product), so answering needs neither scikit-learn nor a pickle.
 """
 
 from __future__ import annotations
