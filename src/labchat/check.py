@@ -104,10 +104,9 @@ _SENTENCE = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*\s+(?=[A-Z0-9\"\u201c])")
 
 def split_sentences(text: str) -> tuple[list[str], str]:
     """The complete sentences of a streamed text (each with the citations right after it) and the rest."""
-    parts = _SENTENCE.split(text)
     ends = [m.end() for m in _SENTENCE.finditer(text)]
     done = [text[start:end].strip() for start, end in zip([0, *ends], ends, strict=False)]
-    return done, text[ends[-1]:] if ends else text if parts else ""
+    return done, text[ends[-1]:] if ends else text
 
 
 def verified(sentence: str, passages: Sequence[Passage], question: str) -> str | None:

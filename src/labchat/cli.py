@@ -79,7 +79,8 @@ def _pipeline(settings: Settings) -> Pipeline:
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="labchat")
 def cli() -> None:
-    """Ask questions about your documents, answered by a small local model with the passages it used."""
+    """Ask questions about your documents: answers quoted from them (or worded by a model, every sentence
+    checked), with the passages they rest on."""
     logging.basicConfig(level=logging.WARNING, format="labchat: %(message)s", stream=sys.stderr)
 
 
