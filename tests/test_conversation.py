@@ -1,7 +1,7 @@
 """`conversation.contextualize`: follow-ups made stand-alone from the whole history (pure, no models).
 
-NAMES stands in for a corpus's vocabulary (a phrase is a name when all its words are); the pipeline
-supplies the real `is_name`.
+NAMES stands in for a corpus's vocabulary (a phrase is a name when all its words are) and KINDS for the
+embedder's sense of which phrases mean alike; the pipeline supplies the real `is_name` and `closest`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,19 @@ from labchat.conversation import contextualize
 NAMES = set("Baichuan Wang Xiaochuan Kai-Fu Lee Zhipu Baidu ERNIE Step-1 Step-2 StepFun SenseTime Alibaba "
             "Tencent Yi 34B dots.llm1 Qwen DeepSeek Rednote Efficient Operators".split())
 ABSTAIN = "The documents do not cover this."
+KINDS = [{"logic", "creativity", "maths"}, {"tech giants", "well-funded startups", "efficient operators"},
+         {"first", "fourth", "fifth"}, {"social data", "gaming business", "cloud"}]
+
+
+def closest(phrase: str, candidates: list[str]) -> int:
+    """The first candidate of the phrase's kind (a stand-in for the embedder), else the last candidate."""
+    kind = next((k for k in KINDS if phrase in k), set())
+    return next((i for i, c in enumerate(candidates) if c in kind), len(candidates) - 1)
 
 
 def resolve(question: str, *turns: tuple[str, str]) -> str:
     return contextualize(question, turns, lambda phrase: set(phrase.split()) <= NAMES,
-                         lambda answer: answer.startswith(ABSTAIN))
+                         lambda answer: answer.startswith(ABSTAIN), closest)
 
 
 @pytest.mark.parametrize(("question", "history"), [
@@ -65,12 +73,25 @@ def test_ellipsis_with_a_new_name_swaps_the_subject_of_the_previous_question() -
     assert resolve("那Step-2呢\uff1f", step1) == "StepFun的Step-2有哪些上下文长度的版本\uff1f"
 
 
-def test_ellipsis_without_a_name_keeps_the_subject_and_adds_the_new_words() -> None:
+def test_ellipsis_without_a_name_asks_the_previous_question_of_the_new_words() -> None:
     logic = ("How is Step-2 rated on logic?", "Competitive [1].")
-    creativity = resolve("How about creativity?", logic)
-    assert "Step-2" in creativity and "creativity" in creativity and "logic" not in creativity
-    maths = resolve("What about maths?", logic, ("How about creativity?", "Strong [1]."))
-    assert "Step-2" in maths and "maths" in maths and "creativity" not in maths
+    assert resolve("How about creativity?", logic) == "How is Step-2 rated on creativity?"
+    assert resolve("What about maths?", logic, ("How about creativity?", "Strong [1].")) == \
+        "How is Step-2 rated on maths?"
+
+
+def test_a_chain_of_ellipses_keeps_replacing_the_same_phrase() -> None:
+    giants = ("What does the landscape list as the tech giants' first advantage?", "Compute [1].")
+    startups = ("And for the well-funded startups?", "Agility [1].")
+    assert resolve("And the efficient operators?", giants, startups) == \
+        "What does the landscape list as the efficient operators' first advantage?"
+    first = ("What is the first likely scenario in the outlook?", "Growth [1].")
+    assert resolve("And the fourth?", first) == "What is the fourth likely scenario in the outlook?"
+
+
+@pytest.mark.parametrize("question", ["And what is its code there?", "And how did it start out in life?"])
+def test_an_ellipsis_that_is_a_whole_question_takes_the_subject(question: str) -> None:
+    assert resolve(question, ("Which exchange lists Tencent?", "HKEX [1].")) == f"{question} Tencent"
 
 
 @pytest.mark.parametrize(("question", "item"), [
@@ -90,6 +111,10 @@ def test_list_items_are_cut_where_the_list_begins_and_ends() -> None:
     sizes = ("In which sizes do the Yi Chat models come?", "“Yi Chat Models | 6B, 34B, 9B” [1]")
     assert resolve("Which Yi model with the second of those sizes handles images?", sizes) == \
         "Which Yi model with 34B handles images?"
+    row = ("In which sizes do the Yi Chat models come?",
+           "“Model: Yi Chat Models; Parameters: 6B, 34B, 9B; Open Weights: yes” [1]")
+    assert resolve("Which Yi model with the second of those sizes handles images?", row) == \
+        "Which Yi model with 34B handles images?"
     founders = ("Who founded them?", "They were founded by Kai-Fu Lee and Wang Xiaochuan.")
     assert resolve("When was the second one born?", founders) == "When was Wang Xiaochuan born?"
     assert resolve("Who founded the first one?", founders) == "Who founded Kai-Fu Lee?"
@@ -103,4 +128,5 @@ def test_a_switch_of_topic_and_back() -> None:
              ("How is ERNIE perceived relative to Qwen and DeepSeek?", "As lagging [1].")]
     back = "Back to dots.llm1: what does it encourage other companies toward?"
     assert resolve(back, *turns) == back
-    assert resolve("And its routing?", *turns, (back, "Efficiency [1].")) == "And its routing? dots.llm1"
+    routing = resolve("And its routing?", *turns, (back, "Efficiency [1]."))
+    assert "dots.llm1" in routing and "routing" in routing and "ERNIE" not in routing

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from labchat.chunking import Chunk
-from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES
+from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, sentences
 from labchat.fitted import FittedModels
 from labchat.question import Vocabulary, analyse, options, parts
 
@@ -66,6 +66,17 @@ def test_a_two_part_question_is_split_and_a_comparison_has_two_sides() -> None:
 def test_casual_typing_is_mended_with_the_corpus_words(typed: str, meant: str,
                                                        vocabulary: Vocabulary) -> None:
     assert vocabulary.correct(typed).lower() == meant
+
+
+def test_the_place_asked_for_meets_each_items_place_in_its_list(vocabulary: Vocabulary) -> None:
+    """"The fourth scenario" is the item numbered 4, or the fourth bullet counted under its label."""
+    assert analyse("What is the fourth likely scenario?", vocabulary).ordinal == 4
+    assert analyse("What is the likely scenario?", vocabulary).ordinal == 0
+    listed = Chunk("notes.md", "Outlook", "**Strengths:**\n- Compute\n- Users\n  - many\n- Money\n\n"
+                                           "Scenarios:\n4. **Reasoning**: grows\n5. **Pricing**: falls")
+    assert sentences(listed) == [("Strengths: Compute", 1), ("Strengths: Users", 2), ("Strengths: many", 1),
+                                 ("Strengths: Money", 3), ("Scenarios: Reasoning: grows", 4),
+                                 ("Scenarios: Pricing: falls", 5)]
 
 
 def test_the_fitted_models_match_the_features_the_code_computes() -> None:

@@ -76,18 +76,26 @@ def pack_blocks(body: str, max_chars: int) -> list[str]:
 
 
 def _blocks(body: str) -> list[str]:
-    """Blank-line separated blocks, a table also ending where non-table lines start."""
+    """Blank-line separated blocks, a table also ending where non-table lines start. A lone label line
+    ("**Likely Scenarios:**") belongs to the block below it: the list it introduces, which repeats it on
+    every piece."""
     blocks, current = [], []
     for line in body.split("\n"):
         if line.strip() in ("", "---") or (current and _is_row(line) != _is_row(current[-1])):
-            if current:
+            if current and not (len(current) == 1 and _is_label(current[0]) and line.strip() != "---"):
                 blocks.append("\n".join(current))
-            current = [] if line.strip() in ("", "---") else [line]
+                current = []
+            if line.strip() not in ("", "---"):
+                current.append(line)
         else:
             current.append(line)
     if current:
         blocks.append("\n".join(current))
     return blocks
+
+
+def _is_label(line: str) -> bool:
+    return line.rstrip().endswith((":", ":**"))
 
 
 def _is_row(line: str) -> bool:
@@ -114,8 +122,7 @@ def _split_block(block: str, max_chars: int) -> list[str]:
         current.append(line)
         if not table and joiner == "\n":
             indent = _indent(line)
-            labels = [lab for lab in labels if _indent(lab) < indent] + ([line] if line.rstrip().endswith(
-                (":", ":**")) else [])
+            labels = [lab for lab in labels if _indent(lab) < indent] + ([line] if _is_label(line) else [])
     if current:
         pieces.append("\n".join([*header, joiner.join(current)]))
     return pieces
@@ -125,8 +132,6 @@ def _is_prose(lines: list[str]) -> bool:
     """A hard-wrapped paragraph: no list item, table row or code among its lines, so they join as one."""
     return not any(_is_row(line) or LIST_MARKER.match(line) or line.lstrip().startswith(("```", "    "))
                    for line in lines)
-
-
 
 
 def _indent(line: str) -> int:

@@ -4,14 +4,16 @@ Chat questions lean on the turns before them: a pronoun ("it", "that executive",
 Zhipu?", "How about creativity?", 那Step-2呢) or a place in a list an answer gave ("the second one",
 第二个). `contextualize` reads the whole history once, oldest turn first, and keeps three things: the
 subject (the names of the latest turn that had any), the latest list an answer gave, and the latest
-question as resolved. Which words are names is the corpus's business, so the caller says (`is_name`);
-this module knows only how English and Chinese refer back.
+question as resolved. Which words are names is the corpus's business, so the caller says (`is_name`), and
+which phrase means most nearly what another does is the embedder's (`closest`); this module knows only
+how English and Chinese refer back.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 _TOKEN = re.compile(r"(?a:[A-Za-z0-9](?:[\w.\-]*\w)?)|[\u3400-\u9fff]")
@@ -41,39 +43,101 @@ _LIST_ENDS = re.compile(r"[)\]”\"|:]")
 after its last: "Efficient Operators (DeepSeek, Rednote):" lists DeepSeek, not "Operators DeepSeek"."""
 _MARKUP = re.compile(r"[“”\"()\[\]|*]|[.,;:!?](?=\s|$)")
 """Quotes, brackets, table bars and the punctuation that ends a word: not part of a list item."""
+_SEGMENT = re.compile(r";\s*|[\uff1b]|\.\s+")
+"""Where one list of an answer ends and the next may begin ("Model: Yi Chat; Parameters: 6B, 34B, 9B")."""
+_FUNCTION_WORDS = frozenset(
+    "a an the of in on at to for from by with as into about and or but what which who whom whose when where "
+    "why how is are was were be been do does did has have had can could will would should may might its it "
+    "their they them this that these those there his her he she than then also so s".split())
+"""English words that only hold a question together: never the phrase a follow-up replaces."""
+_ELLIPSIS_WORDS = re.compile(r"^\s*(?:(?:and|or|also|but)\b|(?:how|what) about\b)\s*|[?.!\s]+$",
+                             re.IGNORECASE)
+_QUESTION_WORD = re.compile(
+    r"\b(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did)\b", re.IGNORECASE)
+_LONGEST_SPAN = 3
+"""Words in the phrase of the previous question a name-less ellipsis may replace ("tech giants")."""
+
+
+Closest = Callable[[str, list[str]], int]
+"""closest(phrase, candidates): the index of the candidate that means most nearly what `phrase` does."""
 
 
 def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Callable[[str], bool],
-                  abstained: Callable[[str], bool]) -> str:
+                  abstained: Callable[[str], bool], closest: Closest) -> str:
     """`question` as a search query that stands alone; unchanged when it already does.
 
     `history` is the earlier (question, answer) turns, oldest first. An abstention names nothing: its
     answer gives no names or list, though its question still may.
     """
-    subject: list[str] = []
-    items: list[str] = []
-    previous = ""
+    thread = _Thread(is_name, closest)
     for asked, answer in history:
-        previous = _resolve(asked, subject, items, previous, is_name)
+        thread.previous = thread.resolve(asked)
         said = "" if abstained(answer) else _CITATION.sub(" ", answer)
-        subject = _names(previous, is_name) or _names(said, is_name) or subject
-        items = _items(said, is_name) or items
-    return _resolve(question, subject, items, previous, is_name)
+        thread.subject = _names(thread.previous, is_name) or _names(said, is_name) or thread.subject
+        thread.items = _items(said, is_name) or thread.items
+    return thread.resolve(question)
 
 
-def _resolve(question: str, subject: list[str], items: list[str], previous: str,
-             is_name: Callable[[str], bool]) -> str:
-    """One question made stand-alone from the state of the conversation before it."""
-    place = _ORDINAL.search(question)
-    if place and (item := _nth(items, place)):
-        return f"{question[:place.start()]}{item}{question[place.end():]}"
-    names = _names(question, is_name)
-    if names and previous and _ELLIPSIS.search(question):
-        return _swap(previous, names, is_name)
-    short = len(_TOKEN.findall(question)) <= _SHORT
-    if names or not subject or not (short or _PRONOUN.search(question) or _ELLIPSIS.search(question)):
-        return question
-    return f"{question} {' '.join(subject)}"
+@dataclass
+class _Thread:
+    """What the conversation is about before the question being resolved."""
+
+    is_name: Callable[[str], bool]
+    closest: Closest
+    subject: list[str] = field(default_factory=list)
+    """The names of the latest turn that had any."""
+    items: list[str] = field(default_factory=list)
+    """The latest list an answer gave."""
+    previous: str = ""
+    """The latest question, as resolved."""
+    slot: str = ""
+    """The phrase the latest name-less ellipsis put into its question: the next one replaces it again
+    ("And for the startups?", then "And the efficient operators?")."""
+
+    def resolve(self, question: str) -> str:
+        """One question made stand-alone from the state of the conversation before it."""
+        is_name, previous = self.is_name, self.previous
+        slot, self.slot = self.slot, ""
+        place = _ORDINAL.search(question)
+        if place and (item := _nth(self.items, place)):
+            return f"{question[:place.start()]}{item}{question[place.end():]}"
+        names = _names(question, is_name)
+        if previous and _ELLIPSIS.search(question):
+            if names and _names(previous, is_name):
+                return _swap(previous, names, is_name)
+            if replaced := self._replace(question, slot):
+                return replaced
+        short = len(_TOKEN.findall(question)) <= _SHORT
+        refers = short or _PRONOUN.search(question) or _ELLIPSIS.search(question)
+        if names or not self.subject or not refers:
+            return question
+        return f"{question} {' '.join(self.subject)}"
+
+    def _replace(self, question: str, slot: str) -> str | None:
+        """The previous question with the phrase an ellipsis brings in place of the one it most resembles:
+        "And for the well-funded startups?" after "... the tech giants' first advantage?" asks for the
+        startups' first advantage. Names stay (the subject carries over); None when the ellipsis is a whole
+        question of its own ("And what is its code there?") or nothing in the previous question can give way.
+        """
+        phrase = _ELLIPSIS_WORDS.sub("", question)
+        words = phrase.split()
+        while words and words[0].lower() in _FUNCTION_WORDS:
+            words.pop(0)
+        if not words or len(words) > _LONGEST_SPAN or _QUESTION_WORD.search(phrase):
+            return None
+        previous, new = self.previous, " ".join(words)
+        if slot and slot in previous:
+            start = previous.index(slot)
+            end = start + len(slot)
+        else:
+            spans = _content_spans(previous, self.is_name)
+            # a phrase most often stands for one as long as itself: "efficient operators" for "tech giants"
+            spans = [s for s in spans if len(previous[s[0]:s[1]].split()) == len(words)] or spans
+            if not spans:
+                return None
+            start, end = spans[self.closest(new, [previous[a:b] for a, b in spans])]
+        self.slot = new
+        return f"{previous[:start]}{new}{previous[end:]}"
 
 
 def _names(text: str, is_name: Callable[[str], bool]) -> list[str]:
@@ -102,12 +166,33 @@ def _swap(previous: str, names: list[str], is_name: Callable[[str], bool]) -> st
     return previous.replace(target, " and ".join(names), 1)
 
 
+def _content_spans(text: str, is_name: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """(start, end) of every run of up to `_LONGEST_SPAN` English words of `text`, apart only by spaces,
+    that begins and ends with a word carrying meaning and holds no name."""
+    tokens = [m for m in _TOKEN.finditer(text) if m.group().isascii()]
+    named = [is_name(t.group()) for t in tokens]
+    plain = [t.group().lower() not in _FUNCTION_WORDS for t in tokens]
+    spans = []
+    for i in range(len(tokens)):
+        for j in range(i, min(i + _LONGEST_SPAN, len(tokens))):
+            if named[j] or (j > i and text[tokens[j - 1].end():tokens[j].start()].strip()):
+                break
+            if plain[i] and plain[j]:
+                spans.append((tokens[i].start(), tokens[j].end()))
+    return spans
+
+
 def _items(answer: str, is_name: Callable[[str], bool]) -> list[str]:
-    """The items of a list an answer gives ("6B, 34B and 9B"; "(Alibaba, Tencent, Baidu)"), in order.
+    """The items of the longest list an answer gives ("6B, 34B and 9B"; "(Alibaba, Tencent, Baidu)"), in
+    order.
 
     Inner items are whole; the first and last are cut from their sentence as wide as the widest inner
     item, or to a name that ends (or starts) there: "founded by Kai-Fu Lee and Wang Xiaochuan".
     """
+    return max((_list_in(segment, is_name) for segment in _SEGMENT.split(answer)), key=len)
+
+
+def _list_in(answer: str, is_name: Callable[[str], bool]) -> list[str]:
     parts = _LIST_SEPARATOR.split(answer)
     parts[0], parts[-1] = _LIST_OPENS.split(parts[0])[-1], _LIST_ENDS.split(parts[-1])[0]
     items = [words for part in parts if (words := _MARKUP.sub(" ", part).split())]

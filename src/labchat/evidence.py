@@ -32,13 +32,14 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*\s*[%+]?\w*|\b(?:hundred|thousand|million|
 _MAX_LEAD = 80
 """A longer line ending in a colon is a sentence introducing a list, not a label worth repeating."""
 _WORD = re.compile(r"[\w\-.]+")
+_NUMBERED = re.compile(r"\s*(\d+)")
 NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
 """A capitalised name (Wang Xiaochuan, Hunyuan-Large): what a who/which answer holds, and a fact to check."""
 
 SENTENCE_FEATURES = (
     "retrieval", "dense", "subject_sentence", "subject_context", "subject_chunk",
     "attribute_sentence", "attribute_section", "type_span", "new_fact", "table_row", "label", "length",
-    "no_subject", "attribute_dense", "dense_gap")
+    "no_subject", "attribute_dense", "dense_gap", "list_place")
 QUESTION_FEATURES = (
     "best", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
     "dense_best", "attribute_dense_best", "attribute_dense_max", "unknown", "volatile", "no_subject")
@@ -67,17 +68,19 @@ class Evidence:
     """The question-level features `answerable` was computed from (kept for fitting and inspection)."""
 
 
-def sentences(chunk: Chunk) -> list[str]:
-    """List items, table rows (prefixed with the table's header) and prose sentences of a chunk.
+def sentences(chunk: Chunk) -> list[tuple[str, int]]:
+    """List items, table rows (prefixed with the table's header) and prose sentences of a chunk, each with
+    its place in its list (1 for a list's first item, as numbered or as counted; 0 for what is not an item).
 
     A list item under a "Label:" line carries the label ("Jiang Daxin's Background: Oversaw Azure cognitive
     services"), and so does a line of code under the sentence introducing it: the label says whom or what
     the item is about.
     """
-    out: list[str] = []
+    out: list[tuple[str, int]] = []
     header = ""
     leads: list[tuple[int, str]] = []  # (indent, "Label:") of the labels open above this line
     led: set[str] = set()  # labels that items repeat: not candidates of their own
+    counted: dict[int, int] = {}  # indent -> items so far of the list open at that indent
     for raw, code in _logical_lines(chunk.text):
         line = _MARKUP.sub("", raw).strip()
         if not line or set(line) <= set("|-: "):
@@ -86,28 +89,33 @@ def sentences(chunk: Chunk) -> list[str]:
             if leads:
                 led.add(leads[-1][1])
                 line = f"{leads[-1][1]} {line}"
-            out.append(line)
+            out.append((line, 0))
             continue
         if line.startswith("|"):
             cells = [c.strip() for c in line.strip("|").split("|")]
             if not header:
                 header = " | ".join(cells)
                 continue
-            out.append(f"{header}: {' | '.join(cells)}")
+            out.append((f"{header}: {' | '.join(cells)}", 0))
             continue
         header = ""
         item = LIST_MARKER.match(line)
         indent = len(raw) - len(raw.lstrip()) if item else -1
         while leads and leads[-1][0] >= indent:
             leads.pop()
+        counted = {i: n for i, n in counted.items() if i <= indent}
+        place = 0
+        if item:
+            number = _NUMBERED.match(item.group())
+            place = counted[indent] = int(number.group(1)) if number else counted.get(indent, 0) + 1
         text = line[item.end():] if item else line
         if item and leads:
             line = f"{leads[-1][1]} {text}"
             led.add(leads[-1][1])
         if line.endswith(":") and len(text) <= _MAX_LEAD:
             leads.append((indent, text))
-        out += [s.strip() for s in _SENTENCE_END.split(line) if len(s.strip()) > 2]
-    return [s for s in out if s not in led]
+        out += [(s.strip(), place) for s in _SENTENCE_END.split(line) if len(s.strip()) > 2]
+    return [(s, place) for s, place in out if s not in led]
 
 
 def _without(text: str, subject: frozenset[str]) -> str:
@@ -166,7 +174,8 @@ class EvidencePicker:
 
     def candidates(self, question: Question, hits: list[Hit]) -> tuple[list[tuple[Hit, str]], np.ndarray]:
         """Every sentence of the hits and its row of SENTENCE_FEATURES."""
-        pairs = [(hit, s) for hit in hits for s in sentences(hit.chunk)]
+        found = [(hit, s, place) for hit in hits for s, place in sentences(hit.chunk)]
+        pairs = [(hit, s) for hit, s, _ in found]
         if not pairs:
             return [], np.zeros((0, len(SENTENCE_FEATURES)))
         n = len(pairs)
@@ -177,7 +186,7 @@ class EvidencePicker:
         # what is asked, without whom it is asked of: "the CTO role" against what the sentence says
         asked = vectors[n + 2:] @ vectors[n + 1]
         rows = []
-        for (hit, text), cosine, attribute in zip(pairs, dense, asked, strict=True):
+        for (hit, text, place), cosine, attribute in zip(found, dense, asked, strict=True):
             words, section = set(tokenize(text)), set(tokenize(hit.chunk.section))
             chunk = words | section | set(tokenize(hit.chunk.text))
             rows.append([
@@ -187,7 +196,8 @@ class EvidencePicker:
                 float(has_span(text, question.answer_type, question.text)),
                 float(has_span(text, "other", question.text) or has_span(text, "number", question.text)),
                 float(" | " in text and ": " in text), float(text.endswith(":")), math.log(1 + len(text)),
-                float(not question.subject), float(attribute), float(cosine - dense.max())])
+                float(not question.subject), float(attribute), float(cosine - dense.max()),
+                float(question.ordinal > 0 and place == question.ordinal)])  # "the fourth scenario"
         return pairs, np.array(rows, dtype=np.float64)
 
     def pick(self, question: Question, hits: list[Hit], limit: int, max_chars: int) -> Evidence:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from labchat.conversation import contextualize
 from labchat.embed import Embedder
 from labchat.evidence import Evidence, EvidencePicker
@@ -52,7 +54,13 @@ class Finder:
     def resolve(self, question: str, history: Sequence[tuple[str, str]] = ()) -> str:
         """The query for a question asked after `history` (earlier (question, answer) turns): follow-ups
         made to stand alone (`conversation.contextualize`), then `query`."""
-        return self.query(contextualize(question, history, self.is_name, lambda a: a.strip() == ABSTAIN))
+        return self.query(contextualize(question, history, self.is_name, lambda a: a.strip() == ABSTAIN,
+                                        self.closest))
+
+    def closest(self, phrase: str, candidates: list[str]) -> int:
+        """Which candidate means most nearly what `phrase` does, by the embedder (logic for creativity)."""
+        vectors = self.embedder.encode([phrase, *candidates])
+        return int(np.argmax(vectors[1:] @ vectors[0]))
 
     def query(self, question: str) -> str:
         """The question as it is searched: in English, shorthand spelled out, misspellings corrected."""

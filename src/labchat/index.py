@@ -67,7 +67,8 @@ def corpus_digests(corpus_dir: Path) -> dict[str, str]:
 
 def _settings_key(settings: Settings, dim: int) -> dict:
     return {"format": FORMAT, "embedder": settings.embedder, "dim": dim,
-            "chunking": {"chunk_chars": settings.chunk_chars, "splitter": "markdown-blocks-labels-prose"}}
+            "chunking": {"chunk_chars": settings.chunk_chars,
+                         "splitter": "markdown-blocks-leads-labels-prose"}}
 
 
 def read_manifest(index_dir: Path) -> dict | None:

@@ -22,6 +22,8 @@ from labchat.retrieve import tokenize
 
 _RAW_WORD = re.compile(r"[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+_ORDINAL = re.compile(rf"\b({'|'.join(_ORDINALS)})\b")
 _ABBREVIATIONS = {
     "ppl": "people", "yrs": "years", "yr": "year", "mkt": "market", "govt": "government", "co": "company",
     "info": "information", "approx": "approximately", "org": "organization", "hq": "headquarters",
@@ -190,6 +192,8 @@ class Question:
     subject: frozenset[str]
     attribute: frozenset[str]
     volatile: bool
+    ordinal: int = 0
+    """The place in a list the question asks for ("the fourth likely scenario": 4), or 0."""
     untranslated: float = 0.0
     """Share of a Chinese question the English search could not carry (see `translate.untranslated`)."""
 
@@ -230,4 +234,6 @@ def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Que
     words = [*_RAW_WORD.findall(text), *_CJK.findall(text)]
     subject = frozenset(t for word in words if vocabulary.is_name(word) for t in tokenize(word)) & tokens
     volatile = any(w in VOLATILE for w in re.findall(r"[a-z\-]+", lower))
-    return Question(text, answer_type, subject, frozenset(tokens - subject), volatile, untranslated)
+    place = _ORDINAL.search(lower)
+    ordinal = _ORDINALS.index(place.group(1)) + 1 if place else 0
+    return Question(text, answer_type, subject, frozenset(tokens - subject), volatile, ordinal, untranslated)
