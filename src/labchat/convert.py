@@ -25,6 +25,9 @@ DOCUMENT_SUFFIXES = (".pdf", ".docx", ".pptx")
 HTML_SUFFIXES = (".html", ".htm")
 """Web pages: decoded as text like markdown, then converted."""
 
+_PDFIUM_TEXT = str.maketrans({"\r": None, "\x02": None})
+"""PDFium ends lines with \\r\\n, and writes \\x02 where a word was hyphenated across two lines (the line
+break already dropped): both removed, the word is whole again ("manip\\x02ulation" -> "manipulation")."""
 _SLIDE = re.compile(r"^<!-- Slide number: (\d+) -->$", re.MULTILINE)
 """markitdown's line before each slide of a deck: a slide is a page, as when a deck is printed."""
 
@@ -53,7 +56,8 @@ def convert(data: bytes, suffix: str) -> Converted:
     try:
         result = converter.convert(io.BytesIO(data), StreamInfo(extension=suffix))
     except Exception as err:  # the converters raise whatever their parsers raise (BadZipFile, KeyError, ...)
-        raise ConversionError(f"not a readable {suffix} file ({type(err).__name__}: {err})") from err
+        reason = f"{type(err).__name__}: {err}".splitlines()[0]
+        raise ConversionError(f"not a readable {suffix} file ({reason})") from err
     return Converted(_slides(result.markdown) if suffix == ".pptx" else [(None, result.markdown)],
                      result.title or "")
 
@@ -84,7 +88,7 @@ def _pdf(data: bytes) -> Converted:
             raise ConversionError("encrypted: it needs a password to open; save a copy without one") from err
         raise ConversionError(f"damaged or not a PDF ({err})") from err
     with pdf:
-        pages = [(n, pdf[n - 1].get_textpage().get_text_bounded().replace("\r\n", "\n"))
+        pages = [(n, pdf[n - 1].get_textpage().get_text_bounded().translate(_PDFIUM_TEXT))
                  for n in range(1, len(pdf) + 1)]
         title = pdf.get_metadata_dict().get("Title", "")
     pages = [(n, text) for n, text in pages if text.strip()]
