@@ -62,7 +62,7 @@ def convert(data: bytes, suffix: str) -> Converted:
                      result.title or "")
 
 
-def html(text: str) -> Converted:
+def convert_html(text: str) -> Converted:
     """A web page's main text as markdown; scripts and styles dropped, its <title> kept as the title."""
     from markitdown.converters import HtmlConverter
 

@@ -13,7 +13,14 @@ from pathlib import Path
 import ftfy
 import yaml
 
-from labchat.convert import DOCUMENT_SUFFIXES, HTML_SUFFIXES, ConversionError, Converted, convert, html
+from labchat.convert import (
+    DOCUMENT_SUFFIXES,
+    HTML_SUFFIXES,
+    ConversionError,
+    Converted,
+    convert,
+    convert_html,
+)
 from labchat.errors import LabchatError
 
 log = logging.getLogger(__name__)
@@ -88,7 +95,7 @@ def read_file(path: Path, corpus_dir: Path) -> SourceFile | Skipped:
         if text is None:
             return _skip(path, rel, "not UTF-8 or UTF-16 text")
         if suffix in HTML_SUFFIXES:
-            return _converted(rel, data, html(text))
+            return _converted(rel, data, convert_html(text))
     except ConversionError as err:
         return _skip(path, rel, str(err))
     metadata, body = split_front_matter(repair_mojibake(text))
