@@ -114,12 +114,13 @@ def warm(repeat: int) -> None:
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
     from labchat.embed import embedder_path
-    from labchat.ingest import list_files, read_file
+    from labchat.ingest import SourceFile, list_files, read_file
 
     sources = [read_file(p, settings.corpus_dir) for p in list_files(settings.corpus_dir)]
     embed_model = HuggingFaceEmbedding(model_name=embedder_path(settings.embedder), device="cpu")
-    reference = VectorStoreIndex.from_documents([Document(text=s.text) for s in sources if s],
-                                                embed_model=embed_model).as_retriever(similarity_top_k=3)
+    documents = [Document(text=s.text) for s in sources if isinstance(s, SourceFile)]
+    reference = VectorStoreIndex.from_documents(documents, embed_model=embed_model).as_retriever(
+        similarity_top_k=3)
     ours_ret = [timed(lambda q=q: pipeline.finder.retriever.search(q, settings.top_chunks)) for q in qs]
     base_ret = [timed(lambda q=q: reference.retrieve(q)) for q in qs]
     row("retrieval", ours_ret, base_ret, "ms", scale=1000)

@@ -62,8 +62,8 @@ def test_ask_json_prints_one_object(indexed_settings: Settings) -> None:
     assert "691" in reply["answer"]
     assert reply["sources"], reply
     for n, source in enumerate(reply["sources"], start=1):
-        assert set(source) == {"n", "path", "section", "text", "score"}
-        assert source["n"] == n and source["path"] == "chinese-llm-labs.md"
+        assert set(source) == {"n", "path", "section", "text", "score", "page"}
+        assert source["n"] == n and source["path"] == "chinese-llm-labs.md" and source["page"] is None
         assert isinstance(source["score"], float) and source["text"] and source["section"]
     assert any("691" in s["text"] for s in reply["sources"])
     # The sources are in `sources`, not pasted after the answer.

@@ -13,7 +13,7 @@ from labchat.chunking import chunk_file
 from labchat.embed import Embedder
 from labchat.errors import LabchatError
 from labchat.index import build_index, load_index, staleness
-from labchat.ingest import read_file
+from labchat.ingest import SourceFile, read_file
 from labchat.retrieve import Retriever
 from labchat.settings import Settings
 
@@ -25,7 +25,7 @@ EDIT_SENTENCE = "Hexapod Robotics of Wuhan opened a submarine research station b
 
 def _chunk_count(settings: Settings, name: str) -> int:
     source = read_file(settings.corpus_dir / name, settings.corpus_dir)
-    assert source is not None
+    assert isinstance(source, SourceFile)
     return len(chunk_file(source, settings.chunk_chars))
 
 

@@ -10,7 +10,7 @@ import pytest
 from labchat.chunking import Chunk, chunk_file
 from labchat.embed import Embedder
 from labchat.index import build_index, load_index, staleness
-from labchat.ingest import SourceFile, read_file
+from labchat.ingest import Skipped, SourceFile, read_file
 from labchat.settings import PROJECT_DIR, Settings
 
 CORPUS = PROJECT_DIR / "corpus"
@@ -24,7 +24,7 @@ DEBRIS = ["\u201aÄ", "Ê", "√", "Ã"]
 
 def _read(name: str) -> SourceFile:
     source = read_file(CORPUS / name, CORPUS)
-    assert source is not None, f"{name} was skipped"
+    assert isinstance(source, SourceFile), f"{name} was skipped"
     return source
 
 
@@ -97,13 +97,14 @@ def test_unreadable_file_is_skipped_with_a_warning_naming_it(
         name: str, odd_corpus: Settings, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
         source = read_file(odd_corpus.corpus_dir / name, odd_corpus.corpus_dir)
-    assert source is None
+    assert isinstance(source, Skipped) and source.reason == "not UTF-8 or UTF-16 text"
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(name in message for message in warnings), warnings
 
 
 def test_empty_file_adds_nothing(odd_corpus: Settings) -> None:
-    assert read_file(odd_corpus.corpus_dir / "empty.md", odd_corpus.corpus_dir) is None
+    empty = read_file(odd_corpus.corpus_dir / "empty.md", odd_corpus.corpus_dir)
+    assert empty == Skipped("empty.md", "empty")
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
@@ -113,7 +114,7 @@ def test_utf16_with_bom_is_read(encoding: str, tmp_path: Path) -> None:
         data = "\ufeff".encode(encoding) + data
     (tmp_path / "doc.md").write_bytes(data)
     source = read_file(tmp_path / "doc.md", tmp_path)
-    assert source is not None
+    assert isinstance(source, SourceFile)
     assert source.text == UTF16
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from labchat.embed import embedder_path
 from labchat.evidence import Passage
 from labchat.generate import Generator
-from labchat.ingest import list_files, read_file
+from labchat.ingest import SourceFile, list_files, read_file
 from labchat.pipeline import Answer
 from labchat.settings import Settings
 
@@ -28,7 +28,8 @@ class Baseline:
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
         sources = [read_file(p, settings.corpus_dir) for p in list_files(settings.corpus_dir)]
-        documents = [Document(text=s.text, metadata={"path": s.path}) for s in sources if s]
+        documents = [Document(text=s.text, metadata={"path": s.path})
+                     for s in sources if isinstance(s, SourceFile)]
         embed_model = HuggingFaceEmbedding(model_name=embedder_path(settings.embedder), device="cpu")
         self.retriever = VectorStoreIndex.from_documents(documents, embed_model=embed_model).as_retriever(
             similarity_top_k=10)

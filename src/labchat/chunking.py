@@ -22,6 +22,8 @@ class Chunk:
     section: str
     """Heading path, e.g. `Baichuan AI > Funding and Investment`."""
     text: str
+    page: int | None = None
+    """The page of a PDF (or slide of a deck) the text is on; None for a file without pages."""
 
     @property
     def search_text(self) -> str:
@@ -30,20 +32,21 @@ class Chunk:
 
 
 def chunk_file(source: SourceFile, max_chars: int) -> list[Chunk]:
-    """Split by headings (llama-index's MarkdownNodeParser), then pack blocks up to `max_chars`."""
+    """Split by headings (llama-index's MarkdownNodeParser), then pack blocks up to `max_chars`; a document
+    with pages is split page by page, so that every chunk has one page number."""
     from llama_index.core import Document
     from llama_index.core.node_parser import MarkdownNodeParser
 
     parser = MarkdownNodeParser(header_path_separator=PATH_SEPARATOR, include_prev_next_rel=False)
-    nodes = parser.get_nodes_from_documents([Document(text=source.text)])
     title = _clean_heading(source.metadata.get("title", ""))
     chunks = []
-    for node in nodes:
-        heading, body = _split_heading(node.get_content())
-        parents = [h for h in node.metadata.get("header_path", "").split(PATH_SEPARATOR) if h.strip()]
-        names = [_clean_heading(h) for h in [*parents, *([heading] if heading else [])]]
-        section = PATH_SEPARATOR.join(n for n in names if n and n != title) or title
-        chunks += [Chunk(source.path, section, text) for text in pack_blocks(body, max_chars)]
+    for page, text in source.pages or ((None, source.text),):
+        for node in parser.get_nodes_from_documents([Document(text=text)]):
+            heading, body = _split_heading(node.get_content())
+            parents = [h for h in node.metadata.get("header_path", "").split(PATH_SEPARATOR) if h.strip()]
+            names = [_clean_heading(h) for h in [*parents, *([heading] if heading else [])]]
+            section = PATH_SEPARATOR.join(n for n in names if n and n != title) or title
+            chunks += [Chunk(source.path, section, piece, page) for piece in pack_blocks(body, max_chars)]
     return chunks
 
 

@@ -47,7 +47,8 @@ def settings_options(command: Callable) -> Callable:
     """--corpus, --index and --model for every command, each also read from a LABCHAT_* variable."""
 
     @click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), envvar="LABCHAT_CORPUS",
-                  help="Folder of .md/.txt documents [default: the project's corpus/; env LABCHAT_CORPUS].")
+                  help="Folder of documents: .md, .txt, .html, .pdf, .docx, .pptx [default: the project's "
+                  "corpus/; env LABCHAT_CORPUS].")
     @click.option("--index", "index_dir", type=click.Path(path_type=Path), envvar="LABCHAT_INDEX",
                   help="Folder the index is kept in [default: the project's index/; env LABCHAT_INDEX].")
     @click.option("--model", envvar="LABCHAT_MODEL",
@@ -113,7 +114,7 @@ def _print_answer(stream: Iterator[Answer]) -> None:
     click.echo("\nClosest passages:" if answer.abstained else "\nSources:")
     for p in answer.passages:
         mark = " (cited)" if p.n in answer.cited else ""
-        click.echo(f"[{p.n}] {p.path} \u2014 {p.section} (score {p.score:.2f}){mark}")
+        click.echo(f"[{p.n}] {p.location} \u2014 {p.section} (score {p.score:.2f}){mark}")
         click.echo(f"    {p.text if len(p.text) <= 200 else p.text[:197] + '...'}")
     return answer
 

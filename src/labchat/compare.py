@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from labchat.evidence import Evidence, Passage
 from labchat.question import options
@@ -97,4 +97,4 @@ def _renumber(first: list[Passage], rest: list[Passage]) -> list[Passage]:
     for passage in [*first, *rest]:
         unique.setdefault(passage.text, passage)
     ordered = list(unique.values())[:max(len(rest), 2)]
-    return [Passage(i, p.path, p.section, p.text, p.score) for i, p in enumerate(ordered, 1)]
+    return [replace(p, n=i) for i, p in enumerate(ordered, 1)]

@@ -55,6 +55,13 @@ class Passage:
     text: str
     score: float
     """Fitted probability that this passage holds the answer."""
+    page: int | None = None
+    """The PDF page (or slide) the passage is on, if its file has pages."""
+
+    @property
+    def location(self) -> str:
+        """Where the passage is, as the CLI and the web chat show it: `report.pdf, p. 12` or `notes.md`."""
+        return f"{self.path}, p. {self.page}" if self.page else self.path
 
 
 @dataclass(frozen=True)
@@ -211,7 +218,7 @@ class EvidencePicker:
             if used + len(text) > max_chars or any(p.text == text for p in passages):
                 continue
             passages.append(Passage(len(passages) + 1, hit.chunk.path, hit.chunk.section, text,
-                                    round(float(scores[i]), 3)))
+                                    round(float(scores[i]), 3), hit.chunk.page))
             kept.append(int(i))
             used += len(text)
             if len(passages) == limit:

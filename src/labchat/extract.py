@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from labchat.compare import compare
 from labchat.evidence import NAME, Evidence, Passage
@@ -76,7 +77,7 @@ def merge(lists: list[list[Passage]], limit: int) -> list[Passage]:
         for passages in lists:
             if rank < len(passages) and len(seen) < limit:
                 seen.setdefault(passages[rank].text, passages[rank])
-    return [Passage(n, p.path, p.section, p.text, p.score) for n, p in enumerate(seen.values(), 1)]
+    return [replace(p, n=n) for n, p in enumerate(seen.values(), 1)]
 
 
 def comparison(found: list[Evidence], find: Callable[[str], Evidence]) -> tuple[str, list[Passage]] | None:

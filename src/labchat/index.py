@@ -1,7 +1,8 @@
 """The index on disk: chunks, their FAISS vectors, and a manifest that says what they were built from.
 
 Layout of the index folder:
-  manifest.json        embedder, dimension, chunking settings, a hash per corpus file, the data folder
+  manifest.json        embedder, dimension, chunking settings, a hash per corpus file (and, for a file
+                       skipped, the reason), the data folder
   data-<id>/           chunks.jsonl and vectors.faiss of one build
 A build writes a new data folder, then replaces manifest.json in one `os.replace`: a build killed at any
 moment leaves the previous index whole. The manifest holds each data file's hash, so a truncated or
@@ -27,7 +28,7 @@ import numpy as np
 from labchat.chunking import Chunk, chunk_file
 from labchat.embed import Embedder
 from labchat.errors import LabchatError
-from labchat.ingest import digest, list_files, read_file
+from labchat.ingest import Skipped, digest, list_files, read_file
 from labchat.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,9 @@ def corpus_digests(corpus_dir: Path) -> dict[str, str]:
 
 
 def _settings_key(settings: Settings, dim: int) -> dict:
-    return {"format": FORMAT, "embedder": settings.embedder, "dim": dim,
-            "chunking": {"chunk_chars": settings.chunk_chars,
-                         "splitter": "markdown-blocks-leads-labels-prose"}}
+    # "-pages": chunks carry PDF page numbers and `skipped` holds reasons; an older index is rebuilt.
+    chunking = {"chunk_chars": settings.chunk_chars, "splitter": "markdown-blocks-leads-labels-prose-pages"}
+    return {"format": FORMAT, "embedder": settings.embedder, "dim": dim, "chunking": chunking}
 
 
 def read_manifest(index_dir: Path) -> dict | None:
@@ -93,7 +94,7 @@ def staleness(settings: Settings) -> str | None:
         return None
     if manifest.get("chunking") != _settings_key(settings, manifest.get("dim", 0))["chunking"]:
         return "the index was built with other chunking settings"
-    known = {**manifest.get("files", {}), **manifest.get("skipped", {})}
+    known = {**manifest.get("files", {}), **{p: s["digest"] for p, s in manifest.get("skipped", {}).items()}}
     current = corpus_digests(settings.corpus_dir)
     changed = sorted(p for p in current.keys() | known.keys() if current.get(p) != known.get(p))
     if changed:
@@ -156,12 +157,12 @@ def build_index(settings: Settings, embedder: Embedder, progress: bool = False,
         previous = _reusable(settings, embedder.dim)
         parts: list[tuple[list[Chunk], np.ndarray | None]] = []
         files: dict[str, str] = {}
-        skipped: dict[str, str] = {}
+        skipped: dict[str, dict[str, str]] = {}
         for path in list_files(settings.corpus_dir):
             rel = path.relative_to(settings.corpus_dir).as_posix()
             source = read_file(path, settings.corpus_dir)
-            if source is None:
-                skipped[rel] = _file_digest(path)
+            if isinstance(source, Skipped):
+                skipped[rel] = {"digest": _file_digest(path), "reason": source.reason}
             elif previous and previous["files"].get(rel) == source.digest:
                 files[rel] = source.digest
                 parts.append(previous["by_file"][rel])
@@ -213,7 +214,7 @@ def _reusable(settings: Settings, dim: int) -> dict | None:
 
 
 def _write(settings: Settings, dim: int, chunks: list[Chunk], matrix: np.ndarray,
-           files: dict[str, str], skipped: dict[str, str]) -> None:
+           files: dict[str, str], skipped: dict[str, dict[str, str]]) -> None:
     import faiss
 
     vectors = faiss.IndexFlatIP(dim)

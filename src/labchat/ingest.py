@@ -1,4 +1,5 @@
-"""Read the corpus: find its text files, decode them, repair mojibake, and lift front matter into metadata."""
+"""Read the corpus: find its files, decode text and repair mojibake, lift front matter into metadata, and
+have PDF, Word, PowerPoint and HTML files converted to markdown (`convert`)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,25 @@ from pathlib import Path
 import ftfy
 import yaml
 
+from labchat.convert import (
+    DOCUMENT_SUFFIXES,
+    HTML_SUFFIXES,
+    ConversionError,
+    Converted,
+    convert,
+    convert_html,
+)
 from labchat.errors import LabchatError
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".md", ".markdown", ".txt")
+TEXT_SUFFIXES = (".md", ".markdown", ".txt")
+SUFFIXES = (*TEXT_SUFFIXES, *HTML_SUFFIXES, *DOCUMENT_SUFFIXES)
 """Only these are read; anything else in the corpus folder is left alone."""
 MAX_FILE_BYTES = 5_000_000
-"""Larger files are skipped: embedding 5 MB of text takes minutes on a laptop CPU, 50 MB most of an hour."""
+"""Larger text files are skipped: embedding 5 MB of text takes minutes on a laptop CPU, 50 MB an hour."""
+MAX_DOCUMENT_BYTES = 50_000_000
+"""The same for PDF and Office files, whose bytes are mostly pictures and fonts rather than text."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,17 @@ class SourceFile:
     text: str
     digest: str
     metadata: dict[str, str] = field(default_factory=dict)
+    pages: tuple[tuple[int, str], ...] = ()
+    """(page number, text) of each page with text, for a PDF or a slide deck (`text` is them joined);
+    empty for a file without pages."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A corpus file that adds nothing to the index, and why: the warning and the manifest say it."""
+
+    path: str
+    reason: str
 
 
 def list_files(corpus_dir: Path) -> list[Path]:
@@ -53,28 +76,51 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_file(path: Path, corpus_dir: Path) -> SourceFile | None:
-    """Decode and repair one file; None, with a warning naming it, when it is not text or is empty."""
+def read_file(path: Path, corpus_dir: Path) -> SourceFile | Skipped:
+    """Decode and repair a text file, or convert a document to markdown; Skipped, with a warning naming
+    the file and the reason, when it cannot be read (an empty file is skipped without one)."""
+    rel = path.relative_to(corpus_dir).as_posix()
+    suffix = path.suffix.lower()
+    limit = MAX_DOCUMENT_BYTES if suffix in DOCUMENT_SUFFIXES else MAX_FILE_BYTES
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            log.warning("skipped %s: larger than %d MB; split it into smaller files", path,
-                        MAX_FILE_BYTES // 1_000_000)
-            return None
+        if path.stat().st_size > limit:
+            return _skip(path, rel, f"larger than {limit // 1_000_000} MB; split it into smaller files")
         data = path.read_bytes()
     except OSError as err:
-        log.warning("skipped %s: %s", path, err.strerror or err)
-        return None
-    text = decode(data)
-    if text is None:
-        log.warning("skipped %s: not UTF-8 or UTF-16 text", path)
-        return None
+        return _skip(path, rel, err.strerror or str(err))
+    try:
+        if suffix in DOCUMENT_SUFFIXES:
+            return _converted(rel, data, convert(data, suffix))
+        text = decode(data)
+        if text is None:
+            return _skip(path, rel, "not UTF-8 or UTF-16 text")
+        if suffix in HTML_SUFFIXES:
+            return _converted(rel, data, convert_html(text))
+    except ConversionError as err:
+        return _skip(path, rel, str(err))
     metadata, body = split_front_matter(repair_mojibake(text))
+    return _source(rel, data, body, metadata)
+
+
+def _skip(path: Path, rel: str, reason: str) -> Skipped:
+    log.warning("skipped %s: %s", path, reason)
+    return Skipped(rel, reason)
+
+
+def _converted(rel: str, data: bytes, document: Converted) -> SourceFile | Skipped:
+    """A converted document as a source; its pages kept apart so that no chunk spans two."""
+    metadata = {"title": document.title} if document.title else {}
+    pages = tuple((n, text) for n, text in document.pages if n is not None)
+    return _source(rel, data, "\n\n".join(text for _, text in document.pages), metadata, pages)
+
+
+def _source(rel: str, data: bytes, body: str, metadata: dict[str, str],
+            pages: tuple[tuple[int, str], ...] = ()) -> SourceFile | Skipped:
     if not body.strip():
-        return None
+        return Skipped(rel, "empty")
     if "title" not in metadata and (title := _lone_title(body)):
         metadata["title"] = title
-    rel = path.relative_to(corpus_dir).as_posix()
-    return SourceFile(path=rel, text=body, digest=digest(data), metadata=metadata)
+    return SourceFile(path=rel, text=body, digest=digest(data), metadata=metadata, pages=pages)
 
 
 def _lone_title(text: str) -> str | None:

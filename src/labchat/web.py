@@ -226,7 +226,7 @@ def sources_html(answer: Answer | None, turn: int = 0) -> str:
         title = "Sources"
         note = ""
     meta = f"answered in {answer.timings['total_s']:.1f} s" if answer.done else "answering…"
-    cards = "".join(_card(p.n, p.path, p.section, p.text, p.score, p.n in cited) for p in answer.passages)
+    cards = "".join(_card(p.n, p.location, p.section, p.text, p.score, p.n in cited) for p in answer.passages)
     if not answer.passages:
         cards = '<p class="lc-empty">No passage in the documents matched this question.</p>'
     return (f'<div class="lc-sources" data-state="{state}" data-turn="{turn}" '
