@@ -1,6 +1,6 @@
 """Fit labchat's two decision models on the tuning sets and report cross-validated figures.
 
-usage: .venv/bin/python scripts/fit.py [QUESTIONS.jsonl ...] [--write]
+usage: .venv/bin/python scripts/fit.py [QUESTIONS.jsonl ...] [--write] [--results DIR]
 
 The sets default to shared/eval/train.jsonl and train_conversations.jsonl (a conversation's turns are
 asked with the turns before them, as the chat asks them). Never dev.jsonl: it is held out.
@@ -14,7 +14,8 @@ asked with the turns before them, as the chat asks them). Never dev.jsonl: it is
    threshold is the one under which the most questions end right (see `best_threshold`).
 3. Every question is then answered exactly as `labchat ask` answers it, by models fitted without it, and
    scored by shared/eval/score.py: these cross-validated figures are what the README reports for train.
-With --write, the models fitted on all questions go to src/labchat/fitted.json.
+With --write, the models fitted on all questions go to src/labchat/fitted.json; with --results DIR, the
+cross-validated answers to DIR/<set>.jsonl (what score.py scored), to read what went wrong.
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ def read(paths: list[Path]) -> list[dict]:
     return out
 
 
-def main(paths: list[Path], write: bool) -> None:
+def main(paths: list[Path], write: bool, results_dir: Path | None = None) -> None:
     questions = read(paths)
     finder = Finder(Settings(), models=FittedModels(placeholder(), placeholder(), 0.5))
     settings = finder.settings
@@ -214,7 +215,7 @@ def main(paths: list[Path], write: bool) -> None:
     print(f"cross-validated ({FOLDS} folds): threshold {threshold:.3f}")
     for path in paths:
         with tempfile.TemporaryDirectory() as tmp:
-            results = Path(tmp) / "cv.jsonl"
+            results = (results_dir or Path(tmp)) / path.name
             with results.open("w", encoding="utf-8") as out:
                 for i, (q, e) in enumerate(zip(questions, evidence, strict=True)):
                     if q["file"] != path:
@@ -250,6 +251,13 @@ def best_threshold(probs: np.ndarray, answerable: np.ndarray, right: np.ndarray)
 
 
 if __name__ == "__main__":
-    args = [Path(a) for a in sys.argv[1:] if a != "--write"]
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Fit labchat's decision models with cross-validation.")
+    parser.add_argument("questions", nargs="*", type=Path)
+    parser.add_argument("--write", action="store_true", help="write src/labchat/fitted.json")
+    parser.add_argument("--results", type=Path, help="folder for the cross-validated answers")
+    args = parser.parse_args()
     shared = PROJECT_DIR.parent / "shared" / "eval"
-    main(args or [shared / "train.jsonl", shared / "train_conversations.jsonl"], "--write" in sys.argv)
+    main(args.questions or [shared / "train.jsonl", shared / "train_conversations.jsonl"], args.write,
+         args.results)
