@@ -130,3 +130,16 @@ def test_a_switch_of_topic_and_back() -> None:
     assert resolve(back, *turns) == back
     routing = resolve("And its routing?", *turns, (back, "Efficiency [1]."))
     assert "dots.llm1" in routing and "routing" in routing and "ERNIE" not in routing
+
+
+def test_a_fragment_asks_of_the_previous_question() -> None:
+    versions = ("How many SenseNova versions did SenseTime release before V6?", "4 [1].")
+    assert resolve("Over what time span?", versions) == f"Over what time span? {versions[0]}"
+
+
+def test_a_general_noun_after_the_refers_to_the_subject() -> None:
+    operators = ("Which companies are efficient operators?", "“Efficient Operators (DeepSeek, Rednote):” [1]")
+    assert resolve("What does the group lack in size?", operators).startswith(
+        "What does the group lack in size? Efficient Operators")
+    assert resolve("What does a group of labs lack in size?", operators) == \
+        "What does a group of labs lack in size?"

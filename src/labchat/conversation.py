@@ -25,6 +25,9 @@ _SHORT = 4
 _PRONOUN = re.compile(r"\b(?:it|its|they|them|their|he|him|his|she|her|this|that|these|those|there)\b"
                       r"|[它她这那]|(?<!其)他|其(?!他)", re.IGNORECASE)
 """English pronouns and determiners; Chinese 它 他 她 其 这 那, but not the 其他 of "other"."""
+_DEFINITE = re.compile(r"\bthe\s+(?:same\s+)?(?:company|companies|group|firm|organi[sz]ation|lab|startup|"
+                       r"team|model|product|project|series|library|tool|service)\b", re.IGNORECASE)
+"""A general noun after "the" names what was just talked about ("What does the group lack?")."""
 _ELLIPSIS = re.compile(r"^\s*(?:(?:and|or|also|but)\b|(?:how|what) about\b|那|还有)|呢\s*[?\uff1f]?\s*$",
                        re.IGNORECASE)
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
@@ -108,7 +111,9 @@ class _Thread:
             if replaced := self._replace(question, slot):
                 return replaced
         short = len(_TOKEN.findall(question)) <= _SHORT
-        refers = short or _PRONOUN.search(question) or _ELLIPSIS.search(question)
+        if short and not names and previous and not _PRONOUN.search(question):
+            return f"{question} {previous}"  # a fragment ("Over what time span?") asks of the last question
+        refers = short or any(p.search(question) for p in (_PRONOUN, _ELLIPSIS, _DEFINITE))
         if names or not self.subject or not refers:
             return question
         return f"{question} {' '.join(self.subject)}"
