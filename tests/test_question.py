@@ -68,6 +68,17 @@ def test_casual_typing_is_mended_with_the_corpus_words(typed: str, meant: str,
     assert vocabulary.correct(typed).lower() == meant
 
 
+@pytest.mark.parametrize(("question", "volatile"), [
+    ("What is Hexapod AI's share price today?", True),
+    ("What was its revenue last year?", True),
+    ("What did Hexapod AI raise in March 2031?", False),
+    ("Which year did Hexapod AI raise its Series A?", False),
+])
+def test_a_question_about_what_changes_after_writing_is_volatile(question: str, volatile: bool,
+                                                                 vocabulary: Vocabulary) -> None:
+    assert analyse(question, vocabulary).volatile == volatile
+
+
 def test_the_place_asked_for_meets_each_items_place_in_its_list(vocabulary: Vocabulary) -> None:
     """"The fourth scenario" is the item numbered 4, or the fourth bullet counted under its label."""
     assert analyse("What is the fourth likely scenario?", vocabulary).ordinal == 4

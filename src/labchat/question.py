@@ -49,6 +49,8 @@ VOLATILE = frozenset(
     "today now current currently latest newest recent recently tomorrow yesterday live real-time tonight "
     "upcoming next".split())
 """Words asking for what changes after any document was written: documents cannot hold today's price."""
+_RELATIVE_TIME = re.compile(r"\b(?:last|this|past|coming)\s+(?:year|quarter|month|week)\b|\bso far\b")
+"""Time counted from the day of asking ("its revenue last year"): no document knows when that is."""
 
 
 def _running_words(text: str) -> Iterator[str]:
@@ -233,7 +235,7 @@ def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Que
     tokens = set(tokenize(text))
     words = [*_RAW_WORD.findall(text), *_CJK.findall(text)]
     subject = frozenset(t for word in words if vocabulary.is_name(word) for t in tokenize(word)) & tokens
-    volatile = any(w in VOLATILE for w in re.findall(r"[a-z\-]+", lower))
+    volatile = bool(VOLATILE.intersection(re.findall(r"[a-z\-]+", lower)) or _RELATIVE_TIME.search(lower))
     place = _ORDINAL.search(lower)
     ordinal = _ORDINALS.index(place.group(1)) + 1 if place else 0
     return Question(text, answer_type, subject, frozenset(tokens - subject), volatile, ordinal, untranslated)
