@@ -90,6 +90,14 @@ def test_the_place_asked_for_meets_each_items_place_in_its_list(vocabulary: Voca
                                  ("Scenarios: Pricing: falls", 5)]
 
 
+def test_a_long_sentence_introducing_a_list_lends_its_last_clause_to_the_items() -> None:
+    intro = Chunk("notes.md", "History", "Known for robots, drones, and boats, Hexapod AI built assets for "
+                                         "its lab including:\n- Sensor data from drones\n- Boat hulls")
+    assert [text for text, _ in sentences(intro)][1:] == [
+        "Hexapod AI built assets for its lab including: Sensor data from drones",
+        "Hexapod AI built assets for its lab including: Boat hulls"]
+
+
 def test_the_fitted_models_match_the_features_the_code_computes() -> None:
     """Changing a feature without running scripts/fit.py again fails here, not silently in answers."""
     models = FittedModels.load()

@@ -30,7 +30,8 @@ _DATE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*
                    r"|\b(?:19|20)\d{2}\b|\bQ[1-4]\b")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*\s*[%+]?\w*|\b(?:hundred|thousand|million|billion|trillion)\b", re.I)
 _MAX_LEAD = 80
-"""A longer line ending in a colon is a sentence introducing a list, not a label worth repeating."""
+"""A longer line ending in a colon is a sentence introducing a list: only its last clause is repeated on
+the items ("..., Tencent possessed unique assets for LLM development including:"), if that is short."""
 _WORD = re.compile(r"[\w\-.]+")
 _NUMBERED = re.compile(r"\s*(\d+)")
 NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
@@ -119,8 +120,9 @@ def sentences(chunk: Chunk) -> list[tuple[str, int]]:
         if item and leads:
             line = f"{leads[-1][1]} {text}"
             led.add(leads[-1][1])
-        if line.endswith(":") and len(text) <= _MAX_LEAD:
-            leads.append((indent, text))
+        lead = text if len(text) <= _MAX_LEAD else _SENTENCE_END.split(text)[-1].rsplit(", ", 1)[-1]
+        if line.endswith(":") and len(lead) <= _MAX_LEAD:
+            leads.append((indent, lead))
         out += [(s.strip(), place) for s in _SENTENCE_END.split(line) if len(s.strip()) > 2]
     return [(s, place) for s, place in out if s not in led]
 
