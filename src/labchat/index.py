@@ -1,7 +1,8 @@
 """The index on disk: chunks, their FAISS vectors, and a manifest that says what they were built from.
 
 Layout of the index folder:
-  manifest.json        embedder, dimension, chunking settings, a hash per corpus file, the data folder
+  manifest.json        embedder, dimension, chunking settings, a hash per corpus file, the data folder;
+                       also, per file, when it was last embedded and, for a skipped file, why
   data-<id>/           chunks.jsonl and vectors.faiss of one build
 A build writes a new data folder, then replaces manifest.json in one `os.replace`: a build killed at any
 moment leaves the previous index whole. The manifest holds each data file's hash, so a truncated or
@@ -15,11 +16,13 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +30,7 @@ import numpy as np
 from labchat.chunking import Chunk, chunk_file
 from labchat.embed import Embedder
 from labchat.errors import LabchatError
-from labchat.ingest import digest, list_files, read_file
+from labchat.ingest import SourceFile, digest, list_files, read_file
 from labchat.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -153,19 +156,24 @@ def build_index(settings: Settings, embedder: Embedder, progress: bool = False,
     start = time.perf_counter()
     with _build_lock(settings.index_dir):
         previous = _reusable(settings, embedder.dim)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         parts: list[tuple[list[Chunk], np.ndarray | None]] = []
-        files: dict[str, str] = {}
-        skipped: dict[str, str] = {}
+        listing: dict[str, dict[str, str]] = {"files": {}, "skipped": {}, "reasons": {}, "indexed_at": {}}
+        files, indexed_at = listing["files"], listing["indexed_at"]
         for path in list_files(settings.corpus_dir):
             rel = path.relative_to(settings.corpus_dir).as_posix()
-            source = read_file(path, settings.corpus_dir)
+            source, reason = _read(path, settings.corpus_dir)
             if source is None:
-                skipped[rel] = _file_digest(path)
+                listing["skipped"][rel] = _file_digest(path)
+                listing["reasons"][rel] = reason
             elif previous and previous["files"].get(rel) == source.digest:
                 files[rel] = source.digest
+                if rel in previous["indexed_at"]:  # an index from before indexed_at was kept has none
+                    indexed_at[rel] = previous["indexed_at"][rel]
                 parts.append(previous["by_file"][rel])
             else:
                 files[rel] = source.digest
+                indexed_at[rel] = now
                 parts.append((chunk_file(source, settings.chunk_chars), None))
         fresh = [c for chunks, vectors in parts if vectors is None for c in chunks]
         if fresh:
@@ -175,7 +183,7 @@ def build_index(settings: Settings, embedder: Embedder, progress: bool = False,
         matrix = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
         for row, (position, vectors) in enumerate(_rows(parts)):
             matrix[row] = next(new_vectors) if vectors is None else vectors[position]
-        _write(settings, embedder.dim, chunks, matrix, files, skipped)
+        _write(settings, embedder.dim, chunks, matrix, listing)
     return BuildReport(len(files), len(chunks), len(fresh), time.perf_counter() - start)
 
 
@@ -184,6 +192,36 @@ def _rows(parts: list[tuple[list[Chunk], np.ndarray | None]]) -> Iterator[tuple[
     for chunks, vectors in parts:
         for i in range(len(chunks)):
             yield i, vectors
+
+
+class _Warnings(logging.Handler):
+    """The messages of warnings logged by labchat's modules in the thread that made this handler."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:  # another thread may be reading another index's files
+            self.messages.append(record.getMessage())
+
+
+def _read(path: Path, corpus_dir: Path) -> tuple[SourceFile | None, str]:
+    """`read_file`, and why it skipped the file (for the Documents view): the warning it logged, or "no
+    text" when it skipped the file silently (an empty one). The warning is caught rather than returned so
+    that ingestion words each reason once, for the log and for the page alike."""
+    warnings = _Warnings()
+    logger = logging.getLogger("labchat")
+    logger.addHandler(warnings)
+    try:
+        source = read_file(path, corpus_dir)
+    finally:
+        logger.removeHandler(warnings)
+    if source is not None:
+        return source, ""
+    reason = warnings.messages[-1] if warnings.messages else "no text"
+    return None, reason.removeprefix(f"skipped {path}: ")
 
 
 def _file_digest(path: Path) -> str:
@@ -207,12 +245,14 @@ def _reusable(settings: Settings, dim: int) -> dict | None:
         group = by_file.setdefault(chunk.path, ([], []))
         group[0].append(chunk)
         group[1].append(row)
-    return {"files": old.manifest["files"],
+    return {"files": old.manifest["files"], "indexed_at": old.manifest.get("indexed_at", {}),
             "by_file": {p: (c, matrix[rows]) for p, (c, rows) in by_file.items()}}
 
 
 def _write(settings: Settings, dim: int, chunks: list[Chunk], matrix: np.ndarray,
-           files: dict[str, str], skipped: dict[str, str]) -> None:
+           listing: dict[str, dict[str, str]]) -> None:
+    """`listing`: files and skipped files with their hashes, the reasons files were skipped, and when each
+    file was embedded (ISO 8601, UTC)."""
     import faiss
 
     vectors = faiss.IndexFlatIP(dim)
@@ -228,8 +268,7 @@ def _write(settings: Settings, dim: int, chunks: list[Chunk], matrix: np.ndarray
     for name, blob in blobs.items():
         _write_durably(staging / name, blob)
     staging.rename(index_dir / data)
-    manifest = {**_settings_key(settings, dim), "data": data, "chunks": len(chunks), "files": files,
-                "skipped": skipped,
+    manifest = {**_settings_key(settings, dim), "data": data, "chunks": len(chunks), **listing,
                 "checksums": {name: digest(blob) for name, blob in blobs.items()}}
     _write_durably(index_dir / f".{MANIFEST}.tmp", json.dumps(manifest, indent=1).encode())
     (index_dir / f".{MANIFEST}.tmp").replace(index_dir / MANIFEST)
