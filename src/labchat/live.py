@@ -92,15 +92,19 @@ class LiveIndex:
         from watchfiles import watch
 
         corpus = self._watched[0]
+        self._update()  # what changed while the server was starting
         for changes in watch(*self._watched, watch_filter=self._relevant, stop_event=self._stop,
                              raise_interrupt=False):
             written = [Path(p) for _, p in changes if Path(p).is_relative_to(corpus)]
             if not settle(written, self._stop):
                 return
-            try:
-                self.refresh()
-            except Exception:  # the watcher outlives any one failed update; the next change retries
-                log.exception("updating the index failed")
+            self._update()
+
+    def _update(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # the watcher outlives any one failed update; the next change retries
+            log.exception("updating the index failed")
 
     def _relevant(self, _change: object, path: str) -> bool:
         """Corpus files but uploads still being written; of the index folder, only its manifest."""
