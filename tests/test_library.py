@@ -63,7 +63,7 @@ def test_escaping_names_write_nothing_anywhere(folder: Settings, tmp_path: Path)
 
 def test_a_file_over_the_limit_is_refused_and_says_the_limit(folder: Settings, tmp_path: Path) -> None:
     with pytest.raises(LabchatError, match="larger than 1 MB"):
-        library.add(folder, "big.md", _upload(tmp_path, b"x" * 1_000_001))
+        library.add(folder, "big.md", _upload(tmp_path, b"x" * (2**20 + 1)))
     assert list(folder.corpus_dir.iterdir()) == []
 
 

@@ -68,7 +68,7 @@ def test_describe_says_what_changed_in_one_line() -> None:
                                   "skipped bad.md (not UTF-8 or UTF-16 text)")
     assert describe(old, {"files": {"a.md": "1", "d.md": "4", "e.md": "5"}}) == (
         "Index updated: 2 files added, 2 removed")
-    assert describe(old, old) == "Index reloaded: no file changed"
+    assert describe(old, old) == "Index up to date: no file changed"
 
 
 def test_settle_waits_for_a_file_still_being_written(tmp_path: Path) -> None:

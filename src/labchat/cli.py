@@ -189,7 +189,7 @@ def serve(settings: Settings, host: str, port: int, auth: str | None, read_only:
         raise LabchatError(f"binding {host} opens the chat to the network: set a login with "
                            "--auth USER:PASSWORD (or LABCHAT_AUTH), or keep the default 127.0.0.1")
     settings = settings.with_(host=host, port=port, auth=auth, read_only=read_only)
-    serve_web(settings, _pipeline(settings))
+    serve_web(settings, _pipeline(settings), notify=_say)
 
 
 @cli.command(name="eval")

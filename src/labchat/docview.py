@@ -25,7 +25,7 @@ CSS = """
 .lc-docs { display: flex; flex-direction: column; gap: 12px; }
 .lc-docs p { margin: 0; color: var(--body-text-color-subdued); font-size: 0.9rem; }
 .lc-docs h3 { margin: 8px 0 0; font-size: 1rem; }
-.lc-table { width: 100%; border-collapse: collapse; font-size: 0.88rem; border: none; }
+.lc-table { width: 100%; border-collapse: collapse; border-style: hidden; font-size: 0.88rem; }
 .lc-table th { text-align: left; font-weight: 600; color: var(--body-text-color-subdued); border: none;
   border-bottom: 1px solid var(--border-color-primary); padding: 6px 8px; }
 .lc-table td { border: none; border-bottom: 1px solid var(--border-color-primary); padding: 6px 8px;

@@ -42,11 +42,16 @@ def check_name(name: str) -> str:
     return name
 
 
+def max_bytes(settings: Settings) -> int:
+    """The upload limit in bytes, a megabyte being 2**20 bytes as Gradio counts it at the door."""
+    return settings.upload_mb * 2**20
+
+
 def add(settings: Settings, name: str, source: Path) -> bool:
     """Copy the uploaded file `source` into the corpus folder as `name`; True if it replaced a file."""
     _check_writable(settings)
     check_name(name)
-    if source.stat().st_size > settings.upload_mb * 1_000_000:
+    if source.stat().st_size > max_bytes(settings):
         raise LabchatError(f"refused {name!r}: larger than {settings.upload_mb} MB; split it into smaller "
                            "files")
     corpus = settings.corpus_dir.resolve()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from types import TracebackType
 
@@ -39,12 +39,14 @@ class LiveIndex:
     """Watches `settings.corpus_dir` in a thread and keeps `pipeline.finder` on the newest index.
 
     Use it as a context manager (the watcher stops when the block ends), or call `refresh` to update now.
-    `status` is one line saying what the last update changed, for the page.
+    `status` is one line saying what the last update changed, for the page; `notify` is told it too.
     """
 
-    def __init__(self, settings: Settings, pipeline: Pipeline) -> None:
+    def __init__(self, settings: Settings, pipeline: Pipeline,
+                 notify: Callable[[str], None] = log.info) -> None:
         self.settings = settings
         self.pipeline = pipeline
+        self.notify = notify
         self.status = ""
         self.updated = 0.0
         """When `status` was last set (seconds since the epoch)."""
@@ -65,11 +67,12 @@ class LiveIndex:
         if self._thread is not None:
             self._thread.join()
 
-    def refresh(self, progress: bool = False) -> str:
-        """Update the index if the corpus changed and put the newest index in service; `status` after it.
+    def refresh(self, progress: bool = False) -> None:
+        """Update the index if the corpus changed, and put the newest index in service.
 
         One update at a time: a caller arriving during another's update waits for it, then usually finds
-        nothing left to do.
+        nothing left to do. LabchatError when the index cannot be updated now (another process is
+        building it: its manifest, once written, is taken up in turn); `status` says so too.
         """
         with self._lock:
             settings, old = self.settings, self.pipeline.finder
@@ -77,24 +80,30 @@ class LiveIndex:
                 if staleness(settings):
                     build_index(settings, old.embedder, progress=progress)
                 index = load_index(settings, old.embedder.dim)
-            except LabchatError as err:  # e.g. `labchat index` is building: its manifest comes next
-                log.warning("index not updated: %s", err)
-                self.status, self.updated = f"Index not updated: {err}", time.time()
-                return self.status
+            except LabchatError as err:
+                self._say(f"Index not updated: {err}")
+                raise
             if index.manifest["data"] != old.index.manifest["data"]:
                 self.pipeline.finder = Finder(settings, models=old.picker.models, embedder=old.embedder,
                                               index=index)
-                self.status, self.updated = describe(old.index.manifest, index.manifest), time.time()
-                log.info("%s", self.status)
-            return self.status
+                self._say(describe(old.index.manifest, index.manifest))
+
+    def _say(self, status: str) -> None:
+        self.status, self.updated = status, time.time()
+        self.notify(status)
 
     def _watch(self) -> None:
         from watchfiles import watch
 
         corpus = self._watched[0]
-        self._update()  # what changed while the server was starting
+        started = False
+        # With yield_on_timeout the first (maybe empty) batch comes once the watch is in place: the update
+        # made then covers what changed while the server was starting, and later changes are events.
         for changes in watch(*self._watched, watch_filter=self._relevant, stop_event=self._stop,
-                             raise_interrupt=False):
+                             raise_interrupt=False, yield_on_timeout=True, rust_timeout=1000):
+            if started and not changes:
+                continue
+            started = True
             written = [Path(p) for _, p in changes if Path(p).is_relative_to(corpus)]
             if not settle(written, self._stop):
                 return
@@ -103,6 +112,8 @@ class LiveIndex:
     def _update(self) -> None:
         try:
             self.refresh()
+        except LabchatError:  # already said in `status` and to `notify`
+            pass
         except Exception:  # the watcher outlives any one failed update; the next change retries
             log.exception("updating the index failed")
 
@@ -151,7 +162,7 @@ def describe(old: dict, new: dict) -> str:
     if said:
         first = next(n for n in counts.values() if n)
         said[0] = said[0].replace(" ", " file " if first == 1 else " files ", 1)
-    line = f"Index updated: {', '.join(said)}" if said else "Index reloaded: no file changed"
+    line = f"Index updated: {', '.join(said)}" if said else "Index up to date: no file changed"
     skipped_before, reasons = old.get("skipped", {}), new.get("reasons", {})
     newly = [p for p, sha in new.get("skipped", {}).items() if skipped_before.get(p) != sha]
     if newly:

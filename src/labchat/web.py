@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import gradio as gr
 
-from labchat import web_corpus
+from labchat import library, web_corpus
 from labchat.errors import LabchatError
 from labchat.evaluate import final
 from labchat.live import LiveIndex
@@ -186,7 +186,7 @@ def launch(app: gr.Blocks, settings: Settings, *, block: bool = True) -> None:
     """
     login = tuple(settings.auth.split(":", 1)) if settings.auth else None
     app.launch(server_name=settings.host, server_port=settings.port, share=False, auth=login,
-               max_file_size=settings.upload_mb * 1_000_000,
+               max_file_size=library.max_bytes(settings),
                prevent_thread_lock=not block, theme=_theme(), css=_CSS,
                footer_links=["gradio", "settings"], run_history=False, quiet=True)
 
@@ -198,10 +198,10 @@ def _theme() -> gr.themes.Base:
         "sans-serif"))
 
 
-def serve(settings: Settings, pipeline: Pipeline) -> None:
-    """Start the web chat, following the corpus folder, and block until it is stopped (Gradio's own banner
-    suggests a public link)."""
-    with LiveIndex(settings, pipeline) as live:
+def serve(settings: Settings, pipeline: Pipeline, notify: Callable[[str], None] = log.info) -> None:
+    """Start the web chat, following the corpus folder (each update is told to `notify`), and block until
+    it is stopped (Gradio's own banner suggests a public link)."""
+    with LiveIndex(settings, pipeline, notify) as live:
         app = build_app(settings, pipeline, live)
         try:
             launch(app, settings, block=False)

@@ -19,7 +19,7 @@ import gradio as gr
 from labchat import docview, library
 from labchat.errors import LabchatError
 from labchat.evidence import Passage
-from labchat.live import LiveIndex
+from labchat.live import LiveIndex, describe
 from labchat.settings import Settings
 
 STATUS_SECONDS = 2.0
@@ -29,6 +29,8 @@ STATUS_CSS = """
 .lc-status { margin: 0; padding: 4px 10px; border-radius: 8px; font-size: 0.85rem;
   background: var(--color-accent-soft); color: var(--body-text-color); }
 .lc-status time { color: var(--body-text-color-subdued); font-size: 0.8rem; }
+.lc-status.lc-refused { background: #fef3c7; color: #78350f; }
+.lc-status + .lc-status { margin-top: 6px; }
 """
 
 OPEN_SOURCE_JS = """
@@ -62,8 +64,10 @@ def corpus_tabs(settings: Settings, live: LiveIndex, tabs: gr.Tabs, status: gr.H
                 shown: gr.State) -> None:
     """The Documents and Source tabs, built inside `tabs`; `sources` (the chat's sources panel, whose
     passages `shown` holds) opens the Source tab, and `status` follows index updates."""
-    with gr.Tab("Documents", id="documents"):
+    with gr.Tab("Documents", id="documents") as documents_tab:
         redraw, outputs = _documents_tab(settings, live)
+    documents_tab.select(redraw, outputs=outputs, queue=False, show_progress="hidden",
+                         api_visibility="private")
     with gr.Tab("Source", id="source"):
         document = gr.HTML(_NO_SOURCE, css_template=docview.CSS, elem_id="lc-document",
                            js_on_load=_SCROLL_TO_PASSAGE_JS)
@@ -134,33 +138,36 @@ def _documents_tab(settings: Settings, live: LiveIndex) -> tuple[Callable[[], tu
         return listing(), gr.Dropdown(choices=known())
 
     def add(paths: list[str] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:  # noqa: B008
-        said, added = [], []
+        before = live.pipeline.finder.index.manifest
+        written: dict[str, list[str]] = {"Added": [], "Replaced": []}
+        refused = []
         for path in map(Path, paths or []):
             try:
-                replaced = library.add(settings, path.name, path)
+                written["Replaced" if library.add(settings, path.name, path) else "Added"].append(path.name)
             except LabchatError as err:
-                said.append(str(err))
-            else:
-                added.append(f"{'replaced' if replaced else 'added'} {path.name}")
-        if added:
+                refused.append(str(err))
+        said = []
+        if any(written.values()):
             progress(0.1, desc="Indexing")
-            said.insert(0, f"{'; '.join(added).capitalize()}. {live.refresh(progress=True)}")
-        return _lines_html(said), None, *redraw()
+            done = "; ".join(f"{verb} {', '.join(names)}" for verb, names in written.items() if names)
+            said.append(f"{done}. {_index_now(live, before)}")
+        return _lines_html(said, refused), None, *redraw()
 
     def confirm_removal(path: str | None) -> tuple:
         if not path:
-            return _lines_html(["Choose the document to remove first."]), gr.skip(), gr.skip()
+            return _lines_html([], ["Choose the document to remove first."]), gr.skip(), gr.skip()
         question = f"Remove <b>{html.escape(path)}</b>? The file is deleted from the corpus folder."
         return "", gr.Row(visible=True), question
 
     def remove(path: str | None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
+        before = live.pipeline.finder.index.manifest
         try:
             library.remove(settings, path or "", known())
         except LabchatError as err:
-            return _lines_html([str(err)]), gr.Row(visible=False), *redraw()
+            return _lines_html([], [str(err)]), gr.Row(visible=False), *redraw()
         progress(0.1, desc="Indexing")
-        said = f"Removed {path}. {live.refresh()}"
-        return _lines_html([said]), gr.Row(visible=False), listing(), gr.Dropdown(choices=known(), value=None)
+        said = _lines_html([f"Removed {path}. {_index_now(live, before)}"], [])
+        return said, gr.Row(visible=False), listing(), gr.Dropdown(choices=known(), value=None)
 
     upload.upload(add, [upload], [result, upload, documents, choice], api_visibility="private")
     ask_remove.click(confirm_removal, [choice], [result, confirm, confirm_text], api_visibility="private")
@@ -169,6 +176,18 @@ def _documents_tab(settings: Settings, live: LiveIndex) -> tuple[Callable[[], tu
     return redraw, [documents, choice]
 
 
-def _lines_html(lines: list[str]) -> str:
-    """What an upload or a removal did, one line each, escaped (file names come from users)."""
-    return "".join(f'<p class="lc-status">{html.escape(line)}</p>' for line in lines)
+def _index_now(live: LiveIndex, before: dict) -> str:
+    """Index what was just written and say what changed since `before` (the manifest then in service),
+    whether this call or the watcher made the update."""
+    try:
+        live.refresh(progress=True)
+    except LabchatError as err:
+        return f"Not indexed yet: {err}"
+    return describe(before, live.pipeline.finder.index.manifest)
+
+
+def _lines_html(done: list[str], refused: list[str]) -> str:
+    """What an upload or a removal did and what it refused, one line each, escaped (file names come from
+    users)."""
+    return "".join(f'<p class="lc-status{" lc-refused" * (line in refused)}">{html.escape(line)}</p>'
+                   for line in [*done, *refused])
