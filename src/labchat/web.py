@@ -83,8 +83,9 @@ _CSS = """
 #lc-question .submit-button:hover { background: var(--button-primary-background-fill-hover); }
 #lc-sources-col { max-height: max(calc(100vh - 230px), 480px); overflow-y: auto; padding-right: 4px; }
 .lc-opens .lc-card { cursor: pointer; }
-.lc-opens .lc-card:hover, .lc-opens .lc-card:focus { border-color: var(--color-accent); outline: none; }
-.lc-opens .lc-open { display: inline; }
+.lc-opens .lc-card:hover, .lc-opens .lc-card:focus { border-color: var(--color-accent) !important;
+  outline: none; }
+.lc-opens .lc-open { display: inline !important; }  /* the cards' own CSS is scoped, so it wins otherwise */
 #lc-status:not(:has(.lc-status)) { display: none; }
 """
 
