@@ -114,6 +114,19 @@ def test_a_file_added_to_the_folder_is_answered_then_its_removal_too(
     assert live.status == "Index updated: 1 file removed"
 
 
+def test_a_burst_of_changes_is_one_update(indexed_settings: Settings, live_pipeline: Pipeline,
+                                          live: LiveIndex) -> None:
+    """As a `git pull` lands: three files added and one edited at once are told in one line."""
+    corpus = indexed_settings.corpus_dir
+    for i in range(3):
+        (corpus / f"pulled-{i}.md").write_text(f"# Pulled {i}\n\nPulled note {i} names the Ostrel{i} gate.\n")
+    hubs = corpus / "china-ai-hubs.md"
+    hubs.write_text(hubs.read_text(encoding="utf-8") + "\nThe Ostrel bridge spans the harbour.\n",
+                    encoding="utf-8")
+    wait_for(lambda: live.status.startswith("Index updated"), "the burst is indexed")
+    assert live.status == "Index updated: 3 files added, 1 changed"
+
+
 def test_a_file_that_fails_is_skipped_with_its_reason_and_the_rest_applies(
         indexed_settings: Settings, live_pipeline: Pipeline, live: LiveIndex) -> None:
     (indexed_settings.corpus_dir / "broken.md").write_bytes(b"\x00\x01\x02 not text \xff\xfe\x00")

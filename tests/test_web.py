@@ -311,6 +311,8 @@ def test_the_ask_endpoint_needs_the_login_under_auth(fake: FakePipeline) -> None
     with serving(Settings(auth="team:s3cret"), fake) as url:
         call = httpx.post(f"{url}gradio_api/call/ask", json={"data": ["q", None]}, timeout=30)
         assert call.status_code in (401, 403), call.text
+        upload = httpx.post(f"{url}gradio_api/upload", files={"files": ("x.md", b"# x\n")}, timeout=30)
+        assert upload.status_code in (401, 403), upload.text
         with pytest.raises(Exception, match=r"(?i)login|auth|401|403"):
             Client(url, verbose=False)
         client = Client(url, auth=("team", "s3cret"), verbose=False, download_files=False)
