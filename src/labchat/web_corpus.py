@@ -1,10 +1,11 @@
 """The web chat's view of the corpus while it changes: the Documents tab (files listed, added, removed),
 the Source tab (a source card's document at its passage) and the status line under the header.
 
-An open page asks every `STATUS_SECONDS` whether a newer index is in service, and only then redraws the
-status line and the Documents list. Adding and removing files needs no login of its own: with `--auth` the
-whole app is behind the login; with `--read-only` the controls are not built, so there is no event to call,
-and `library` refuses the edit all the same.
+An open page asks every `STATUS_SECONDS` whether a newer index is in service (or the status line has news,
+such as an update that failed), and only then redraws the status line and the Documents list. Adding and
+removing files needs no login of its own: with `--auth` the whole app is behind the login; with
+`--read-only` the controls are not built, so there is no event to call, and `library` refuses the edit
+all the same.
 """
 
 from __future__ import annotations
@@ -81,17 +82,17 @@ def corpus_tabs(settings: Settings, live: LiveIndex, tabs: gr.Tabs, status: gr.H
     sources.click(open_source, [shown], [document, tabs], api_visibility="private")
 
     def follow(seen: str) -> tuple:
-        data = live.pipeline.finder.index.manifest["data"]
-        if data == seen:
+        now = f"{live.pipeline.finder.index.manifest['data']} {live.updated}"
+        if now == seen:
             return (gr.skip(),) * (2 + len(outputs))
-        return status_html(live), data, *redraw()
+        return _status_html(live), now, *redraw()
 
-    seen = gr.State("")  # which index this page shows; "" redraws on the first tick
+    seen = gr.State("")  # the index and status this page shows; "" redraws on the first tick
     gr.Timer(STATUS_SECONDS).tick(follow, [seen], [status, seen, *outputs], queue=False,
                                   show_progress="hidden", api_visibility="private")
 
 
-def status_html(live: LiveIndex) -> str:
+def _status_html(live: LiveIndex) -> str:
     """The status line: what the last update changed, and when; nothing before the first."""
     if not live.status:
         return ""
