@@ -6,9 +6,10 @@ import socket
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from labchat import web
+from labchat.live import LiveIndex
 from labchat.pipeline import Pipeline
 from labchat.settings import Settings
 
@@ -20,15 +21,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(settings: Settings, pipeline: Pipeline) -> Iterator[str]:
-    """The web chat for `pipeline` (or a stand-in with the same `ask`), running until the block ends."""
+def serving(settings: Settings, pipeline: Pipeline, live: bool = False) -> Iterator[str]:
+    """The web chat for `pipeline` (or a stand-in with the same `ask`), running until the block ends.
+
+    `live`: as `labchat serve` runs it, following the corpus folder, with the Documents and Source tabs.
+    """
     settings = settings.with_(host="127.0.0.1", port=free_port())
-    app = web.build_app(settings, pipeline)
-    web.launch(app, settings, block=False)
-    try:
-        yield f"http://{settings.host}:{settings.port}/"
-    finally:
-        app.close()
+    with LiveIndex(settings, pipeline) if live else nullcontext() as watcher:
+        app = web.build_app(settings, pipeline, watcher)
+        web.launch(app, settings, block=False)
+        try:
+            yield f"http://{settings.host}:{settings.port}/"
+        finally:
+            app.close()
 
 
 def message_text(message: object) -> str:

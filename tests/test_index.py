@@ -212,3 +212,21 @@ def test_damaged_onnx_cache_is_exported_again(tmp_path: Path, embedder: Embedder
     texts = ["Who founded Zhipu AI?", "Zhipu AI was founded by Tang Jie."]
     np.testing.assert_allclose(Embedder(settings).encode(texts), embedder.encode(texts), atol=1e-6)
     assert cached.stat().st_size > 1_000_000
+
+
+def test_the_manifest_says_when_each_file_was_embedded_and_why_one_was_skipped(
+        indexed_settings: Settings, embedder: Embedder) -> None:
+    """What the Documents tab shows: a file keeps the time it was embedded until it changes; a file that
+    cannot be read is listed with the reason ingestion gave."""
+    first = load_index(indexed_settings, embedder.dim).manifest["indexed_at"]
+    assert set(first) == {LABS, HUBS}
+    hubs = indexed_settings.corpus_dir / HUBS
+    hubs.write_text(hubs.read_text(encoding="utf-8") + f"\n{EDIT_SENTENCE}\n", encoding="utf-8")
+    (indexed_settings.corpus_dir / "binary.md").write_bytes(b"\x00\x01\x02\xff")
+    (indexed_settings.corpus_dir / "empty.md").write_text("  \n")
+    build_index(indexed_settings, embedder)
+    manifest = load_index(indexed_settings, embedder.dim).manifest
+    assert manifest["indexed_at"][LABS] == first[LABS]
+    assert manifest["indexed_at"][HUBS] >= first[HUBS] and set(manifest["indexed_at"]) == {LABS, HUBS}
+    assert {path: entry["reason"] for path, entry in manifest["skipped"].items()} == {
+        "binary.md": "not UTF-8 or UTF-16 text", "empty.md": "empty"}

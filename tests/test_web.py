@@ -18,8 +18,10 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from servers import ask_together, message_text, serving
 
 from labchat import web
+from labchat.embed import Embedder
 from labchat.errors import LabchatError
 from labchat.evidence import Passage
+from labchat.live import LiveIndex
 from labchat.pipeline import Answer, Pipeline
 from labchat.profile import CorpusProfile
 from labchat.settings import Settings
@@ -280,3 +282,180 @@ def test_sixteen_sessions_at_once_each_get_their_own_answer(real_url: str, pipel
         assert [m["role"] for m in chat] == ["user", "assistant"], chat
         assert message_text(chat[0]["content"]) == question
         assert message_text(chat[1]["content"]) == expected[question], question
+
+
+def test_the_ask_endpoint_answers_with_the_json_of_labchat_ask(real_url: str, pipeline: Pipeline) -> None:
+    """The named endpoint a script calls: the `ask --json` object, a history as [question, answer] pairs,
+    and a user's mistake as the client's error message."""
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    from labchat.evaluate import final
+
+    client = Client(real_url, verbose=False, download_files=False)
+    question = "How much did Baichuan raise in its Series B round?"
+    first = client.predict(question, api_name="/ask")
+    expected = final(pipeline.ask(question)).to_dict()
+    assert {k: v for k, v in first.items() if k != "timings"} == {
+        k: v for k, v in expected.items() if k != "timings"}
+    follow_up = client.predict("And who founded it?", [[question, first["answer"]]], api_name="/ask")
+    assert "Wang Xiaochuan" in follow_up["answer"]
+    with pytest.raises(AppError, match="the question is empty"):
+        client.predict("   ", api_name="/ask")
+
+
+def test_the_ask_endpoint_needs_the_login_under_auth(fake: FakePipeline) -> None:
+    import httpx
+    from gradio_client import Client
+
+    with serving(Settings(auth="team:s3cret"), fake) as url:
+        call = httpx.post(f"{url}gradio_api/call/ask", json={"data": ["q", None]}, timeout=30)
+        assert call.status_code in (401, 403), call.text
+        upload = httpx.post(f"{url}gradio_api/upload", files={"files": ("x.md", b"# x\n")}, timeout=30)
+        assert upload.status_code in (401, 403), upload.text
+        with pytest.raises(Exception, match=r"(?i)login|auth|401|403"):
+            Client(url, verbose=False)
+        client = Client(url, auth=("team", "s3cret"), verbose=False, download_files=False)
+        assert client.predict("q", None, api_name="/ask")["answer"].startswith("Answer to q")
+
+
+# --- The live corpus: Documents and Source tabs, on a server of its own over this test's corpus copy ----
+
+UPDATE_MS = 90_000
+"""Longest wait for an upload or an edit on disk to be indexed and shown."""
+RESULT = "#lc-library-result"
+
+
+@pytest.fixture
+def live_server(indexed_settings: Settings, embedder: Embedder) -> Iterator[tuple[str, Settings]]:
+    """`labchat serve` as it runs, following this test's own corpus copy; uploads up to 1 MB."""
+    settings = indexed_settings.with_(upload_mb=1)
+    with serving(settings, Pipeline(settings, embedder=embedder), live=True) as url:
+        yield url, settings
+
+
+def _upload(page: Page, files: dict[str, bytes]) -> None:
+    page.get_by_role("tab", name="Documents").click()
+    page.set_input_files("#lc-upload input[type=file]", [
+        {"name": name, "mimeType": "text/plain", "buffer": data} for name, data in files.items()])
+
+
+def _chat(page: Page) -> None:
+    page.get_by_role("tab", name="Chat").click()
+
+
+def test_uploaded_files_are_answered_and_a_removed_one_is_not(browser: Browser,
+                                                              live_server: tuple[str, Settings]) -> None:
+    url, settings = live_server
+    page = _open(browser, url)
+    _upload(page, {"zorblat.md": b"# Zorblat Labs\n\nZorblat Labs was founded by Mira Quenby in Lisbon.\n",
+                   "ferns.txt": b"The Kestrel fern grows only on the island of Vardo, in deep shade.\n"})
+    expect(page.locator(RESULT)).to_contain_text(
+        "Added zorblat.md, ferns.txt. Index updated: 2 files added", timeout=UPDATE_MS)
+    files = page.locator("#lc-files")
+    expect(files.locator('tr[data-path="zorblat.md"] td.lc-n')).to_have_text("1")
+    expect(files.locator('tr[data-path="ferns.txt"]')).to_be_visible()
+    expect(page.locator("#lc-status")).to_contain_text("Index updated: 2 files added")
+    assert (settings.corpus_dir / "zorblat.md").read_bytes().startswith(b"# Zorblat Labs")
+
+    _chat(page)
+    ask(page, "Who founded Zorblat Labs?", turn=1)
+    expect(page.locator(BOT).last).to_contain_text("Mira Quenby")
+    ask(page, "Where does the Kestrel fern grow?", turn=2)
+    expect(page.locator(BOT).last).to_contain_text("Vardo")
+
+    page.get_by_role("tab", name="Documents").click()
+    choice = page.locator("#lc-remove-choice input")
+    choice.click()
+    choice.fill("zorblat")
+    page.get_by_role("option", name="zorblat.md").click()
+    page.click("#lc-remove")
+    expect(page.locator("#lc-confirm")).to_contain_text("Remove zorblat.md?")
+    page.click("#lc-confirm-yes")
+    expect(page.locator(RESULT)).to_contain_text("Removed zorblat.md. Index updated: 1 file removed",
+                                                 timeout=UPDATE_MS)
+    expect(page.locator("#lc-confirm")).to_be_hidden()
+    expect(files.locator('tr[data-path="zorblat.md"]')).to_have_count(0)
+    assert not (settings.corpus_dir / "zorblat.md").exists()
+
+    _chat(page)
+    ask(page, "Who founded Zorblat Labs?", turn=3)
+    expect(page.locator(BOT).last).to_contain_text("do not cover")
+    page.context.close()
+
+
+def test_an_edit_in_the_folder_shows_on_the_open_page(browser: Browser,
+                                                      live_server: tuple[str, Settings]) -> None:
+    url, settings = live_server
+    page = _open(browser, url)
+    page.get_by_role("tab", name="Documents").click()
+    (settings.corpus_dir / "harbour.md").write_text("# Harbour\n\nThe Qelmar harbour opened in 1871.\n")
+    (settings.corpus_dir / "broken.md").write_bytes(b"\x00\x01 not text \xff\x00")
+    expect(page.locator("#lc-status")).to_contain_text(
+        "Index updated: 1 file added; skipped broken.md (not UTF-8 or UTF-16 text)", timeout=UPDATE_MS)
+    expect(page.locator('#lc-files tr[data-path="harbour.md"]')).to_be_visible()
+    expect(page.locator('#lc-skipped tr[data-path="broken.md"]')).to_contain_text("not UTF-8 or UTF-16 text")
+    page.context.close()
+
+
+def test_hostile_uploads_are_refused_with_a_message_and_nothing_escapes(
+        browser: Browser, live_server: tuple[str, Settings]) -> None:
+    url, settings = live_server
+    page = _open(browser, url)
+    _upload(page, {".hidden.md": b"hidden\n", "tool.exe": b"MZ\x90\x00", "notes.md.sh": b"echo hi\n",
+                   "../../escape.md": b"# Escape\n\nThe Escape file.\n"})
+    result = page.locator(RESULT)
+    expect(result).to_contain_text("refused '.hidden.md': hidden files are not accepted", timeout=UPDATE_MS)
+    expect(result).to_contain_text("refused 'tool.exe': only .md")
+    expect(result).to_contain_text("refused 'notes.md.sh'")
+    # Gradio keeps only the last part of an uploaded name, so "../../escape.md" can only land in the corpus
+    root = settings.corpus_dir.parent.parent
+    assert [p for p in root.rglob("escape.md") if p.parent != settings.corpus_dir] == []
+    assert not any(settings.corpus_dir.glob(".hidden*")) and not any(settings.corpus_dir.glob("tool*"))
+
+    _upload(page, {"big.md": b"x" * (2**20 + 1)})
+    expect(page.get_by_text(re.compile("exceed the maximum allowed size"))).to_be_visible(timeout=UPDATE_MS)
+    assert not (settings.corpus_dir / "big.md").exists()
+    page.context.close()
+
+
+def test_a_source_card_opens_its_document_at_the_passage_as_text(
+        browser: Browser, live_server: tuple[str, Settings]) -> None:
+    url, _ = live_server
+    page = _open(browser, url)
+    ask(page, "How much did Baichuan raise in its Series B round?", turn=1)
+    page.locator(f"{SOURCES} .lc-card.lc-cited").first.click()
+    document = page.locator("#lc-document")
+    expect(document.locator("h2")).to_have_text("chinese-llm-labs.md")
+    mark = document.locator("mark")
+    expect(mark).to_contain_text("691M")
+    expect(mark).to_be_in_viewport()  # scrolled to the passage, far down a long document
+
+    _upload(page, {"vexhall.md": f"# Vexhall Guild\n\nThe Vexhall Guild was founded by Orla Brightwater. "
+                                 f"{FakePipeline.EVIL}\n".encode()})
+    expect(page.locator(RESULT)).to_contain_text("Index updated: 1 file added", timeout=UPDATE_MS)
+    _chat(page)
+    ask(page, "Who founded the Vexhall Guild?", turn=2)
+    page.locator(f"{SOURCES} .lc-card.lc-cited").first.click()
+    expect(document.locator("h2")).to_have_text("vexhall.md")
+    expect(mark).to_contain_text("founded by Orla Brightwater. <img src=x")
+    expect(document).to_contain_text("<script>window.__pwned=2</script>")
+    assert document.locator(".lc-doc-body img, .lc-doc-body script").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    page.screenshot(path=str(SCREENSHOT.with_name("labchat-source.png")))
+    page.context.close()
+
+
+def test_read_only_lists_the_documents_and_offers_no_edit(browser: Browser, indexed_settings: Settings,
+                                                          embedder: Embedder) -> None:
+    settings = indexed_settings.with_(read_only=True)
+    pipeline = Pipeline(settings, embedder=embedder)
+    app = web.build_app(settings, pipeline, LiveIndex(settings, pipeline))
+    assert not {"add", "remove"} & {fn.name for fn in app.fns.values()}  # no event to call, even by hand
+    with serving(settings, pipeline, live=True) as url:
+        page = _open(browser, url)
+        page.get_by_role("tab", name="Documents").click()
+        expect(page.locator("#lc-read-only")).to_contain_text("read-only")
+        expect(page.locator('#lc-files tr[data-path="chinese-llm-labs.md"]')).to_be_visible()
+        expect(page.locator("#lc-upload, #lc-remove, input[type=file]")).to_have_count(0)
+        page.context.close()

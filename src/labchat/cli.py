@@ -173,9 +173,15 @@ def index(settings: Settings) -> None:
               help="Port to listen on [env LABCHAT_PORT].")
 @click.option("--auth", envvar="LABCHAT_AUTH", metavar="USER:PASSWORD",
               help="Ask for this login; required to bind any address but this machine's [env LABCHAT_AUTH].")
+@click.option("--read-only", is_flag=True, envvar="LABCHAT_READ_ONLY",
+              help="Documents are listed in the browser, not added or removed [env LABCHAT_READ_ONLY].")
 @settings_options
-def serve(settings: Settings, host: str, port: int, auth: str | None) -> None:
-    """Start the web chat (the same as `python app.py`)."""
+def serve(settings: Settings, host: str, port: int, auth: str | None, read_only: bool) -> None:
+    """Start the web chat (the same as `python app.py`).
+
+    It follows the corpus folder: files added, changed or removed there (or uploaded and removed in the
+    browser's Documents tab) are indexed while it runs, and the next question uses them.
+    """
     from labchat.web import serve as serve_web
 
     if auth is not None and ":" not in auth:
@@ -183,8 +189,8 @@ def serve(settings: Settings, host: str, port: int, auth: str | None) -> None:
     if host not in LOCAL_HOSTS and not auth:
         raise LabchatError(f"binding {host} opens the chat to the network: set a login with "
                            "--auth USER:PASSWORD (or LABCHAT_AUTH), or keep the default 127.0.0.1")
-    settings = settings.with_(host=host, port=port, auth=auth)
-    serve_web(settings, _pipeline(settings))
+    settings = settings.with_(host=host, port=port, auth=auth, read_only=read_only)
+    serve_web(settings, _pipeline(settings), notify=_say)
 
 
 @cli.command(name="eval")

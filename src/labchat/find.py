@@ -15,7 +15,7 @@ from labchat.conversation import contextualize
 from labchat.embed import Embedder
 from labchat.evidence import Evidence, EvidencePicker
 from labchat.fitted import FittedModels
-from labchat.index import build_index, load_index, staleness
+from labchat.index import Index, build_index, load_index, staleness
 from labchat.profile import load_profile
 from labchat.prompt import ABSTAIN
 from labchat.question import Question, Vocabulary, analyse, parts
@@ -27,17 +27,24 @@ log = logging.getLogger(__name__)
 
 
 class Finder:
-    """Loads the embedder and the index (rebuilding a stale one first); `find` is then thread-safe."""
+    """Loads the embedder and the index (rebuilding a stale one first); `find` is then thread-safe.
+
+    Given an `index` already loaded, it searches that one as it is: how a running server (`live`) puts
+    a newer index in service, reusing the loaded embedder and models.
+    """
 
     def __init__(self, settings: Settings, notify: Callable[[str], None] = log.info,
-                 models: FittedModels | None = None, embedder: Embedder | None = None) -> None:
+                 models: FittedModels | None = None, embedder: Embedder | None = None,
+                 index: Index | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or Embedder(settings, notify)
-        reason = staleness(settings)
-        if reason:
-            notify(f"{reason}: updating the index first")
-            build_index(settings, self.embedder)
-        index = load_index(settings, self.embedder.dim)
+        if index is None:
+            reason = staleness(settings)
+            if reason:
+                notify(f"{reason}: updating the index first")
+                build_index(settings, self.embedder)
+            index = load_index(settings, self.embedder.dim)
+        self.index = index
         self.retriever = Retriever(index, self.embedder)
         self.vocabulary = Vocabulary(index.chunks)
         self.picker = EvidencePicker(self.vocabulary, self.embedder, models or FittedModels.load())

@@ -1,8 +1,8 @@
 """The index on disk: chunks, their FAISS vectors, and a manifest that says what they were built from.
 
 Layout of the index folder:
-  manifest.json        embedder, dimension, chunking settings, a hash per corpus file (and, for a file
-                       skipped, the reason), the data folder
+  manifest.json        embedder, dimension, chunking settings, a hash per corpus file, the data folder;
+                       also, per file, when it was last embedded and, for a skipped file, why
   data-<id>/           chunks.jsonl and vectors.faiss of one build
 A build writes a new data folder, then replaces manifest.json in one `os.replace`: a build killed at any
 moment leaves the previous index whole. The manifest holds each data file's hash, so a truncated or
@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -155,19 +156,23 @@ def build_index(settings: Settings, embedder: Embedder, progress: bool = False,
     start = time.perf_counter()
     with _build_lock(settings.index_dir):
         previous = _reusable(settings, embedder.dim)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         parts: list[tuple[list[Chunk], np.ndarray | None]] = []
-        files: dict[str, str] = {}
-        skipped: dict[str, dict[str, str]] = {}
+        listing: dict[str, dict] = {"files": {}, "skipped": {}, "indexed_at": {}}
+        files, indexed_at = listing["files"], listing["indexed_at"]
         for path in list_files(settings.corpus_dir):
             rel = path.relative_to(settings.corpus_dir).as_posix()
             source = read_file(path, settings.corpus_dir)
             if isinstance(source, Skipped):
-                skipped[rel] = {"digest": _file_digest(path), "reason": source.reason}
+                listing["skipped"][rel] = {"digest": _file_digest(path), "reason": source.reason}
             elif previous and previous["files"].get(rel) == source.digest:
                 files[rel] = source.digest
+                if rel in previous["indexed_at"]:  # an index from before indexed_at was kept has none
+                    indexed_at[rel] = previous["indexed_at"][rel]
                 parts.append(previous["by_file"][rel])
             else:
                 files[rel] = source.digest
+                indexed_at[rel] = now
                 parts.append((chunk_file(source, settings.chunk_chars), None))
         fresh = [c for chunks, vectors in parts if vectors is None for c in chunks]
         if fresh:
@@ -177,7 +182,7 @@ def build_index(settings: Settings, embedder: Embedder, progress: bool = False,
         matrix = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
         for row, (position, vectors) in enumerate(_rows(parts)):
             matrix[row] = next(new_vectors) if vectors is None else vectors[position]
-        _write(settings, embedder.dim, chunks, matrix, files, skipped)
+        _write(settings, embedder.dim, chunks, matrix, listing)
     return BuildReport(len(files), len(chunks), len(fresh), time.perf_counter() - start)
 
 
@@ -209,12 +214,14 @@ def _reusable(settings: Settings, dim: int) -> dict | None:
         group = by_file.setdefault(chunk.path, ([], []))
         group[0].append(chunk)
         group[1].append(row)
-    return {"files": old.manifest["files"],
+    return {"files": old.manifest["files"], "indexed_at": old.manifest.get("indexed_at", {}),
             "by_file": {p: (c, matrix[rows]) for p, (c, rows) in by_file.items()}}
 
 
 def _write(settings: Settings, dim: int, chunks: list[Chunk], matrix: np.ndarray,
-           files: dict[str, str], skipped: dict[str, dict[str, str]]) -> None:
+           listing: dict[str, dict]) -> None:
+    """`listing`: files with their hashes, skipped files with their hash and the reason, and when each file
+    was embedded (ISO 8601, UTC)."""
     import faiss
 
     vectors = faiss.IndexFlatIP(dim)
@@ -230,8 +237,7 @@ def _write(settings: Settings, dim: int, chunks: list[Chunk], matrix: np.ndarray
     for name, blob in blobs.items():
         _write_durably(staging / name, blob)
     staging.rename(index_dir / data)
-    manifest = {**_settings_key(settings, dim), "data": data, "chunks": len(chunks), "files": files,
-                "skipped": skipped,
+    manifest = {**_settings_key(settings, dim), "data": data, "chunks": len(chunks), **listing,
                 "checksums": {name: digest(blob) for name, blob in blobs.items()}}
     _write_durably(index_dir / f".{MANIFEST}.tmp", json.dumps(manifest, indent=1).encode())
     (index_dir / f".{MANIFEST}.tmp").replace(index_dir / MANIFEST)

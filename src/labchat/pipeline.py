@@ -27,6 +27,7 @@ from labchat.settings import Settings
 if TYPE_CHECKING:
     from labchat.embed import Embedder
     from labchat.generate import Generator
+    from labchat.profile import CorpusProfile
     from labchat.remote import RemoteGenerator
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,11 @@ def make_generator(settings: Settings, notify: Callable[[str], None]) -> Generat
 
 
 class Pipeline:
-    """Loads the index (and a generator, if any) once; `ask` is then cheap and safe to call from threads."""
+    """Loads the index (and a generator, if any) once; `ask` is then cheap and safe to call from threads.
+
+    `finder` may be replaced while questions are answered (`live` puts a rebuilt index in service that
+    way): `ask` reads it once, so an answer in flight finishes on the index it started with.
+    """
 
     def __init__(self, settings: Settings, notify: Callable[[str], None] = log.info,
                  generator: Generator | RemoteGenerator | None = None,
@@ -89,8 +94,12 @@ class Pipeline:
         self.settings = settings
         self.finder = Finder(settings, notify, embedder=embedder)
         self.embedder = self.finder.embedder
-        self.profile = self.finder.profile
         self.generator = generator or make_generator(settings, notify)
+
+    @property
+    def profile(self) -> CorpusProfile:
+        """What the corpus is about, as the index in service read it."""
+        return self.finder.profile
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[Answer]:
         """Yield the same `Answer` as it fills in; the last one has `done` set."""
@@ -102,19 +111,20 @@ class Pipeline:
         if len(question) > MAX_QUESTION_CHARS:
             answer.notice = f"Your question was cut to its first {MAX_QUESTION_CHARS} characters."
         asked = _REPEATS.sub(r"\1", answer.question)
-        query = self.finder.resolve(asked, history)
-        found = self.finder.find_parts(query, self.finder.untranslated(answer.question))
+        finder = self.finder  # once: the whole answer comes from one index, even if another is swapped in
+        query = finder.resolve(asked, history)
+        found = finder.find_parts(query, finder.untranslated(answer.question))
         limit = self.settings.max_passages
         answer.passages = merge([e.passages for e in found], limit) if len(found) > 1 else found[0].passages
         answer.timings["retrieve_s"] = time.perf_counter() - start
-        threshold = self.finder.picker.models.threshold
-        compared = comparison(found, self.finder.find)
+        threshold = finder.picker.models.threshold
+        compared = comparison(found, finder.find)
         if compared:
             (answer.text, answer.passages), answer.extracted = compared, True
         elif any(not e.passages or e.answerable < threshold for e in found):  # a needed fact is missing
             answer.abstained, answer.text = True, ABSTAIN
         elif self.generator is not None:
-            for _ in self._generate(answer, query):
+            for _ in self._generate(answer, query, finder.profile.topic):
                 answer.timings.setdefault("first_token_s", time.perf_counter() - start)
                 yield answer
         if not answer.text:
@@ -125,14 +135,14 @@ class Pipeline:
         answer.done = True
         yield answer
 
-    def _generate(self, answer: Answer, question: str) -> Iterator[None]:
+    def _generate(self, answer: Answer, question: str, topic: str) -> Iterator[None]:
         """Stream the model's sentences, each once it is verified; a sentence that fails ends the answer.
 
         Nothing unverified reaches `answer.text`: a sentence is held until it is complete and checked.
         """
         draft = ""
         kept = 0
-        messages = build_messages(question, answer.passages, self.profile.topic)
+        messages = build_messages(question, answer.passages, topic)
         for piece in self.generator.stream(messages):
             draft += piece
             sentences, _ = check.split_sentences(draft)

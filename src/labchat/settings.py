@@ -46,6 +46,10 @@ class Settings:
     port: int = 7860
     auth: str | None = None
     """`user:password` the web chat asks for; required when it binds a non-local address."""
+    read_only: bool = False
+    """The web chat lists the documents but cannot add or remove any."""
+    upload_mb: int = 20
+    """Largest file the web chat accepts as an upload, in MB."""
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed; `None` values are ignored so CLI defaults fall through."""

@@ -1,5 +1,10 @@
 """The web chat: `labchat serve` and `python app.py` start it; the answers come from the same `Pipeline.ask`.
 
+Tabs: Chat (the conversation and the sources of each answer), Documents (the corpus listed, files added
+and removed), Source (a source card's document, opened at the passage). A named endpoint `ask` answers
+scripts with the object `labchat ask --json` prints. The running server follows the corpus folder
+(`live.LiveIndex`) and says in one line under the header what the last update changed.
+
 Everything a document says reaches the page escaped: passage and answer text is user data, so a `<script>`
 or a `javascript:` link in a document must show as text, never run.
 """
@@ -8,11 +13,14 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import gradio as gr
 
+from labchat import library, web_corpus
 from labchat.errors import LabchatError
+from labchat.evaluate import final
+from labchat.live import LiveIndex
 from labchat.pipeline import Answer, Pipeline
 from labchat.profile import CorpusProfile
 from labchat.settings import Settings
@@ -65,6 +73,7 @@ _SOURCES_CSS = """
   overflow-wrap: anywhere; }
 .lc-file { font-size: 0.76rem; font-family: var(--font-mono); color: var(--body-text-color-subdued);
   overflow-wrap: anywhere; }
+.lc-open { display: none; color: var(--color-accent); }
 """
 
 _CSS = """
@@ -72,14 +81,20 @@ _CSS = """
 #lc-question .submit-button { background: var(--button-primary-background-fill); font-weight: 600;
   color: var(--button-primary-text-color); border-radius: var(--radius-md); padding: 0 18px; }
 #lc-question .submit-button:hover { background: var(--button-primary-background-fill-hover); }
-#lc-sources-col { max-height: max(calc(100vh - 190px), 480px); overflow-y: auto; padding-right: 4px; }
+#lc-sources-col { max-height: max(calc(100vh - 230px), 480px); overflow-y: auto; padding-right: 4px; }
+.lc-opens .lc-card { cursor: pointer; }
+.lc-opens .lc-card:hover, .lc-opens .lc-card:focus { border-color: var(--color-accent) !important;
+  outline: none; }
+.lc-opens .lc-open { display: inline !important; }  /* the cards' own CSS is scoped, so it wins otherwise */
+#lc-status:not(:has(.lc-status)) { display: none; }
 """
 
 
-def build_app(settings: Settings, pipeline: Pipeline) -> gr.Blocks:
+def build_app(settings: Settings, pipeline: Pipeline, live: LiveIndex | None = None) -> gr.Blocks:
     """The chat page, not yet running: `serve` launches it, tests start it on a free port.
 
-    Its title, words and examples come from `pipeline.profile`, what the corpus's labchat.yaml says.
+    Its title, words and examples come from `pipeline.profile`, what the corpus's labchat.yaml says. With
+    `live` (the server's `LiveIndex`), the page also has the Documents and Source tabs and the status line.
     """
     limit = REMOTE_CONCURRENCY if settings.backend_url else CONCURRENCY
     profile: CorpusProfile = pipeline.profile
@@ -88,42 +103,69 @@ def build_app(settings: Settings, pipeline: Pipeline) -> gr.Blocks:
     hint = html.escape(f"Type a question first{example}")  # a Gradio notice renders HTML
     with gr.Blocks(title="labchat", analytics_enabled=False) as app:
         turns = gr.State([])  # this session's [(question, answer), ...]; gr.State is per browser session
+        shown = gr.State([])  # the passages the sources panel shows, so a click on a card can open one
         gr.HTML(_header(settings, profile, pipeline.generator is not None), css_template=_HEADER_CSS,
                 js_on_load=None)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=420):
-                chat = gr.Chatbot(
-                    elem_id="lc-chat", show_label=False, height="calc(100vh - 380px)", min_height=320,
-                    layout="bubble",
-                    placeholder=f"**Ask a question about {_md_text(subject)}.**<br>Answers come only from "
-                                "the documents in the corpus, with citations like [1].",
-                    sanitize_html=True, allow_tags=False, latex_delimiters=[],
-                    buttons=["copy"], feedback_options=None,
-                )
-                question = gr.Textbox(
-                    elem_id="lc-question", show_label=False, lines=1, max_lines=4, autofocus=True,
-                    placeholder=f"Ask a question about {subject}…",
-                    submit_btn="Ask",
-                )
-                if profile.examples:
-                    examples = gr.Examples(list(profile.examples), inputs=question, label="Try one of these")
-            with gr.Column(scale=2, min_width=320, elem_id="lc-sources-col"):
-                sources = gr.HTML(sources_html(None), css_template=_SOURCES_CSS, js_on_load=None,
-                                  elem_id="lc-sources")
+        status = gr.HTML("", css_template=web_corpus.STATUS_CSS, js_on_load=None, elem_id="lc-status")
+        with gr.Tabs(elem_id="lc-tabs") as tabs:
+            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=420):
+                    chat = gr.Chatbot(
+                        elem_id="lc-chat", show_label=False, height="calc(100vh - 420px)", min_height=320,
+                        layout="bubble",
+                        placeholder=f"**Ask a question about {_md_text(subject)}.**<br>Answers come only "
+                                    "from the documents in the corpus, with citations like [1].",
+                        sanitize_html=True, allow_tags=False, latex_delimiters=[],
+                        buttons=["copy"], feedback_options=None,
+                    )
+                    question = gr.Textbox(
+                        elem_id="lc-question", show_label=False, lines=1, max_lines=4, autofocus=True,
+                        placeholder=f"Ask a question about {subject}…",
+                        submit_btn="Ask",
+                    )
+                    if profile.examples:
+                        examples = gr.Examples(list(profile.examples), inputs=question,
+                                               label="Try one of these")
+                with gr.Column(scale=2, min_width=320, elem_id="lc-sources-col"):
+                    sources = gr.HTML(sources_html(None), css_template=_SOURCES_CSS, elem_id="lc-sources",
+                                      js_on_load=web_corpus.OPEN_SOURCE_JS if live else None,
+                                      elem_classes=["lc-opens"] if live else None)
+            if live is not None:
+                web_corpus.corpus_tabs(settings, live, tabs, status, sources, shown)
 
         def respond(text: str, messages: list[Message], history: list[Turn]) -> Iterator[tuple]:
             yield from _respond(pipeline, text, messages, history, hint)
 
+        chat_io = ([question, chat, turns], [question, chat, sources, turns, shown])
         # "always_last": a question sent while the previous answer still streams runs right after it,
         # instead of being dropped (Gradio's default for submit).
-        question.submit(respond, [question, chat, turns], [question, chat, sources, turns],
-                        concurrency_limit=limit, trigger_mode="always_last")
+        question.submit(respond, *chat_io, concurrency_limit=limit, concurrency_id="answers",
+                        trigger_mode="always_last")
         if profile.examples:
-            examples.load_input_event.then(respond, [question, chat, turns], [question, chat, sources, turns],
-                                           concurrency_limit=limit)  # one click asks the example
-        chat.clear(lambda: ([], sources_html(None)), outputs=[turns, sources])
+            examples.load_input_event.then(respond, *chat_io, concurrency_limit=limit,
+                                           concurrency_id="answers")  # one click asks the example
+        chat.clear(lambda: ([], sources_html(None), []), outputs=[turns, sources, shown])
+
+        def ask(question: str, history: list[list[str]] | None = None) -> dict:
+            """Answer QUESTION from the documents, after HISTORY ([question, answer] pairs of the earlier
+            turns, oldest first): the object `labchat ask --json` prints (answer, abstained, sources)."""
+            return _ask(pipeline, question, history)
+
+        gr.api(ask, api_name="ask", concurrency_limit=limit, concurrency_id="answers")
     app.queue(default_concurrency_limit=limit)
     return app
+
+
+def _ask(pipeline: Pipeline, question: str, history: list[list[str]] | None) -> dict:
+    """The `ask` endpoint: a whole answer at once; a user error comes back as the client's error message."""
+    try:
+        turns = [(str(asked), str(said)) for asked, said in history or []]
+    except (TypeError, ValueError) as err:
+        raise gr.Error("history must be a list of [question, answer] pairs") from err
+    try:
+        return final(pipeline.ask(question, turns)).to_dict()
+    except LabchatError as err:
+        raise gr.Error(str(err)) from err
 
 
 def _header(settings: Settings, profile: CorpusProfile, generating: bool) -> str:
@@ -145,6 +187,7 @@ def launch(app: gr.Blocks, settings: Settings, *, block: bool = True) -> None:
     """
     login = tuple(settings.auth.split(":", 1)) if settings.auth else None
     app.launch(server_name=settings.host, server_port=settings.port, share=False, auth=login,
+               max_file_size=library.max_bytes(settings),
                prevent_thread_lock=not block, theme=_theme(), css=_CSS,
                footer_links=["gradio", "settings"], run_history=False, quiet=True)
 
@@ -156,42 +199,44 @@ def _theme() -> gr.themes.Base:
         "sans-serif"))
 
 
-def serve(settings: Settings, pipeline: Pipeline) -> None:
-    """Start the web chat and block until it is stopped (Gradio's own banner suggests a public link)."""
-    app = build_app(settings, pipeline)
-    try:
-        launch(app, settings, block=False)
-    except OSError as err:
-        raise LabchatError(f"{settings.host}:{settings.port} is in use: pass another --port") from err
-    print(f"labchat: the chat is on http://{settings.host}:{settings.port} (Ctrl+C stops it)", flush=True)
-    app.block_thread()
+def serve(settings: Settings, pipeline: Pipeline, notify: Callable[[str], None] = log.info) -> None:
+    """Start the web chat, following the corpus folder (each update is told to `notify`), and block until
+    it is stopped (Gradio's own banner suggests a public link)."""
+    with LiveIndex(settings, pipeline, notify) as live:
+        app = build_app(settings, pipeline, live)
+        try:
+            launch(app, settings, block=False)
+        except OSError as err:
+            raise LabchatError(f"{settings.host}:{settings.port} is in use: pass another --port") from err
+        print(f"labchat: the chat is on http://{settings.host}:{settings.port} (Ctrl+C stops it)", flush=True)
+        app.block_thread()
 
 
 def _respond(pipeline: Pipeline, text: str, messages: list[Message], history: list[Turn],
              hint: str) -> Iterator[tuple]:
-    """Stream one answer: yields (question box, chat, sources, history) as the answer fills in."""
+    """Stream one answer: yields (question box, chat, sources, history, passages) as the answer fills in."""
     if not text.strip():
         gr.Warning(hint, duration=5)
-        yield "", gr.skip(), gr.skip(), gr.skip()
+        yield "", gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return
     messages = [*messages, {"role": "user", "content": _md_text(text)},
                 {"role": "assistant", "content": THINKING}]
-    yield "", messages, gr.skip(), gr.skip()
+    yield "", messages, gr.skip(), gr.skip(), gr.skip()
     turn = len(history) + 1
     try:
         for answer in pipeline.ask(text, history):
             messages[-1] = {"role": "assistant", "content": chat_text(answer)}
             if answer.done:  # only answered questions become context for the next one
                 history = [*history, (answer.question, answer.text)]
-            yield gr.skip(), messages, sources_html(answer, turn), history
+            yield gr.skip(), messages, sources_html(answer, turn), history, answer.passages
     except LabchatError as err:
         messages[-1] = {"role": "assistant", "content": f"⚠️ {_md_text(str(err))}"}
-        yield gr.skip(), messages, gr.skip(), gr.skip()
+        yield gr.skip(), messages, gr.skip(), gr.skip(), gr.skip()
     except Exception:  # the page gets one friendly line; the traceback goes to the server log only
         log.exception("answering %r failed", text)
         messages[-1] = {"role": "assistant",
                         "content": "⚠️ Something went wrong while answering. Please try again."}
-        yield gr.skip(), messages, gr.skip(), gr.skip()
+        yield gr.skip(), messages, gr.skip(), gr.skip(), gr.skip()
 
 
 def _md_text(text: str) -> str:
@@ -239,9 +284,10 @@ def _card(n: int, path: str, section: str, text: str, score: float, cited: bool)
     esc = html.escape
     crumbs = " \u203a ".join(esc(part) for part in section.split(" > "))
     badge = '<span class="lc-badge">cited</span>' if cited else ""
-    return (f'<article class="lc-card{" lc-cited" if cited else ""}" data-n="{n}">'
+    return (f'<article class="lc-card{" lc-cited" if cited else ""}" data-n="{n}" tabindex="0">'
             f'<header><span class="lc-num">[{n}]</span>{badge}'
             f'<span class="lc-score" title="relevance score">score {score:.2f}</span></header>'
             f'<div class="lc-section">{crumbs}</div>'
             f'<p class="lc-text">{esc(text)}</p>'
-            f'<div class="lc-file">{esc(path)}</div></article>')
+            f'<div class="lc-file">{esc(path)}<span class="lc-open"> \u00b7 open at this passage '
+            f"\u203a</span></div></article>")
