@@ -135,6 +135,9 @@ def test_a_switch_of_topic_and_back() -> None:
 def test_a_fragment_asks_of_the_previous_question() -> None:
     versions = ("How many SenseNova versions did SenseTime release before V6?", "4 [1].")
     assert resolve("Over what time span?", versions) == f"Over what time span? {versions[0]}"
+    # a short question naming what the corpus does not know (any more) is not a fragment
+    assert resolve("Who founded Zorblat Labs?", versions) == "Who founded Zorblat Labs?"
+    assert resolve("who founded Zorblat", versions) == "who founded Zorblat"
 
 
 def test_a_general_noun_after_the_refers_to_the_subject() -> None:

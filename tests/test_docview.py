@@ -19,7 +19,7 @@ PROSE = "Baichuan was founded in 2023\nby Wang Xiaochuan, formerly of\nSogou."
 @pytest.mark.parametrize("text", [TABLE, LIST, PROSE])
 def test_every_sentence_the_evidence_picker_makes_is_found_in_its_chunk(text: str) -> None:
     """Passages are a chunk's sentences with markup dropped, lines joined, a header or label in front."""
-    for sentence in sentences(Chunk("a.md", "Lab", text)):
+    for sentence, _ in sentences(Chunk("a.md", "Lab", text)):
         span = locate(sentence, text)
         assert span is not None, sentence
         marked = text[span[0]:span[1]]

@@ -323,6 +323,8 @@ def test_the_ask_endpoint_needs_the_login_under_auth(fake: FakePipeline) -> None
 
 UPDATE_MS = 90_000
 """Longest wait for an upload or an edit on disk to be indexed and shown."""
+REPORT_PDF = Path(__file__).parent / "data" / "formats" / "report.pdf"
+"""Three pages; page 2 alone says how deep Lindqvist Harbor's northern berth is (see test_formats.py)."""
 RESULT = "#lc-library-result"
 
 
@@ -336,8 +338,10 @@ def live_server(indexed_settings: Settings, embedder: Embedder) -> Iterator[tupl
 
 def _upload(page: Page, files: dict[str, bytes]) -> None:
     page.get_by_role("tab", name="Documents").click()
+    kinds = {".pdf": "application/pdf"}
     page.set_input_files("#lc-upload input[type=file]", [
-        {"name": name, "mimeType": "text/plain", "buffer": data} for name, data in files.items()])
+        {"name": name, "mimeType": kinds.get(Path(name).suffix, "text/plain"), "buffer": data}
+        for name, data in files.items()])
 
 
 def _chat(page: Page) -> None:
@@ -349,13 +353,15 @@ def test_uploaded_files_are_answered_and_a_removed_one_is_not(browser: Browser,
     url, settings = live_server
     page = _open(browser, url)
     _upload(page, {"zorblat.md": b"# Zorblat Labs\n\nZorblat Labs was founded by Mira Quenby in Lisbon.\n",
-                   "ferns.txt": b"The Kestrel fern grows only on the island of Vardo, in deep shade.\n"})
+                   "ferns.txt": b"The Kestrel fern grows only on the island of Vardo, in deep shade.\n",
+                   "report.pdf": REPORT_PDF.read_bytes()})
     expect(page.locator(RESULT)).to_contain_text(
-        "Added zorblat.md, ferns.txt. Index updated: 2 files added", timeout=UPDATE_MS)
+        "Added zorblat.md, ferns.txt, report.pdf. Index updated: 3 files added", timeout=UPDATE_MS)
     files = page.locator("#lc-files")
     expect(files.locator('tr[data-path="zorblat.md"] td.lc-n')).to_have_text("1")
     expect(files.locator('tr[data-path="ferns.txt"]')).to_be_visible()
-    expect(page.locator("#lc-status")).to_contain_text("Index updated: 2 files added")
+    expect(files.locator('tr[data-path="report.pdf"]')).to_be_visible()
+    expect(page.locator("#lc-status")).to_contain_text("Index updated: 3 files added")
     assert (settings.corpus_dir / "zorblat.md").read_bytes().startswith(b"# Zorblat Labs")
 
     _chat(page)
@@ -363,6 +369,9 @@ def test_uploaded_files_are_answered_and_a_removed_one_is_not(browser: Browser,
     expect(page.locator(BOT).last).to_contain_text("Mira Quenby")
     ask(page, "Where does the Kestrel fern grow?", turn=2)
     expect(page.locator(BOT).last).to_contain_text("Vardo")
+    ask(page, "How deep is the northern berth of Lindqvist Harbor?", turn=3)
+    expect(page.locator(BOT).last).to_contain_text("14.2 metres")
+    expect(page.locator("#lc-sources")).to_contain_text("report.pdf, p. 2")
 
     page.get_by_role("tab", name="Documents").click()
     choice = page.locator("#lc-remove-choice input")
@@ -379,7 +388,7 @@ def test_uploaded_files_are_answered_and_a_removed_one_is_not(browser: Browser,
     assert not (settings.corpus_dir / "zorblat.md").exists()
 
     _chat(page)
-    ask(page, "Who founded Zorblat Labs?", turn=3)
+    ask(page, "Who founded Zorblat Labs?", turn=4)
     expect(page.locator(BOT).last).to_contain_text("do not cover")
     page.context.close()
 

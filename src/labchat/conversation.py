@@ -39,6 +39,7 @@ _ORDINAL = re.compile(
 """A place in a list: "the second one", "the first of those (sizes)", "And the fourth?", 第二个.
 "The first likely scenario" is not one: the ordinal must stand for the item."""
 _CITATION = re.compile(r"\[\d+\]")
+_CAPITALISED = re.compile(r"\b(?!I\b)[A-Z][\w.\-]*")
 _LIST_SEPARATOR = re.compile(r",?\s+and\s+|,\s+|;\s*|[\uff0c\u3001\uff1b和]")
 _LIST_OPENS = re.compile(r"[(\[“\"|:]")
 _LIST_ENDS = re.compile(r"[)\]”\"|:]")
@@ -110,6 +111,8 @@ class _Thread:
                 return _swap(previous, names, is_name)
             if replaced := self._replace(question, slot):
                 return replaced
+        # a capitalised word after the first names something, though the corpus may not know it (any more)
+        names = names or [m.group() for m in _CAPITALISED.finditer(question.strip()) if m.start() > 0]
         short = len(_TOKEN.findall(question)) <= _SHORT
         if short and not names and previous and not _PRONOUN.search(question):
             return f"{question} {previous}"  # a fragment ("Over what time span?") asks of the last question
