@@ -7,7 +7,7 @@ import re
 import pytest
 
 from labchat.chunking import Chunk
-from labchat.docview import documents_html, locate, passage_html
+from labchat.docview import documents_html, find_passage, locate, passage_html
 from labchat.evidence import Passage, sentences
 from labchat.index import Index
 
@@ -63,3 +63,11 @@ def test_the_documents_list_counts_chunks_and_says_why_files_were_skipped() -> N
     assert '<td>a&lt;b&gt;.md</td><td class="lc-n">2</td><td class="lc-when">\u2014</td>' in page
     assert '<td>c.md</td><td class="lc-n">1</td><td class="lc-when">2026-01-0' in page
     assert "<td>bad.md</td><td>not UTF-8 or UTF-16 text</td>" in page
+
+
+def test_a_passage_is_marked_under_its_own_label_not_where_its_last_word_first_appears() -> None:
+    chunks = [Chunk("a.md", "Lab", "- Step-2 levels:\n  - Mathematics: Strong performance\n  - Logic: Fair"),
+              Chunk("a.md", "Lab", "- Step-2 levels:\n  - Creativity: Strong")]
+    passage = Passage(1, "a.md", "Lab", "Step-2 levels: Creativity: Strong", 0.5)
+    here, (start, end) = find_passage(chunks, passage)
+    assert here == 1 and "Creativity: Strong" in chunks[1].text[start:end]

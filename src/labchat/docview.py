@@ -109,14 +109,18 @@ def _crumbs(section: str) -> str:
 
 
 def find_passage(chunks: list[Chunk], passage: Passage) -> tuple[int | None, tuple[int, int]]:
-    """Which chunk holds the passage and where its words stand in it: chunks of the passage's section
-    first. (None, (0, 0)) when no chunk holds it."""
+    """Which chunk holds the passage and where its words stand in it. The whole passage is looked for in
+    every chunk (those of its section first) before any part of it: "Creativity: Strong" is found under
+    its own label, not in an earlier chunk that merely says "Strong". (None, (0, 0)) when none holds it."""
     order = sorted(range(len(chunks)), key=lambda i: chunks[i].section != passage.section)
-    for i in order:
-        span = locate(passage.text, chunks[i].text)
-        if span is not None:
-            return i, span
-    return None, (0, 0)
+    loose = None
+    for start in _starts(passage.text):
+        for i in order:
+            span, tight = _match(passage.text, start, chunks[i].text)
+            if span is not None and tight:
+                return i, span
+            loose = loose or (span and (i, span))
+    return loose or (None, (0, 0))
 
 
 def locate(passage: str, text: str) -> tuple[int, int] | None:
@@ -126,14 +130,26 @@ def locate(passage: str, text: str) -> tuple[int, int] | None:
     stretch over other rows, the part after the header is marked instead.
     """
     loose = None
-    for start in [0, *(m.end() for m in _LABEL.finditer(passage))]:
-        words = _WORD.findall(passage[start:])
-        if not words:
-            continue
-        match = re.search(r"(?<![^\W_])" + r"[\W_]*".join(map(re.escape, words)), text, re.IGNORECASE)
-        if match is None:
-            continue
-        if match.end() - match.start() <= 2 * (len(passage) - start) + 20:
-            return match.span()
-        loose = loose or match.span()
+    for start in _starts(passage):
+        span, tight = _match(passage, start, text)
+        if span is not None and tight:
+            return span
+        loose = loose or span
     return loose
+
+
+def _starts(passage: str) -> list[int]:
+    """Where the passage may begin in its chunk: at its start, or after a header or label."""
+    return [0, *(m.end() for m in _LABEL.finditer(passage))]
+
+
+def _match(passage: str, start: int, text: str) -> tuple[tuple[int, int] | None, bool]:
+    """The span of the passage's words from `start` in `text`, and whether it is tight (not stretching
+    over other rows or items)."""
+    words = _WORD.findall(passage[start:])
+    if not words:
+        return None, False
+    match = re.search(r"(?<![^\W_])" + r"[\W_]*".join(map(re.escape, words)), text, re.IGNORECASE)
+    if match is None:
+        return None, False
+    return match.span(), match.end() - match.start() <= 2 * (len(passage) - start) + 20
