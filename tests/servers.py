@@ -8,10 +8,10 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 
-from labchat import web
-from labchat.live import LiveIndex
 from labchat.pipeline import Pipeline
 from labchat.settings import Settings
+from labchat.web import app as web
+from labchat.web.live import LiveIndex
 
 
 def free_port() -> int:

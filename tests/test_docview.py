@@ -7,9 +7,9 @@ import re
 import pytest
 
 from labchat.chunking import Chunk
-from labchat.docview import documents_html, find_passage, locate, passage_html
 from labchat.evidence import Passage, sentences
 from labchat.index import Index
+from labchat.web.docview import documents_html, find_passage, locate, passage_html
 
 TABLE = "| Round | Amount |\n|---|---|\n| Series A | $50M |\n| Series B | **$691M** |"
 LIST = "Step-2 strengths:\n- Creativity: Strong\n- Reasoning: `very` strong"

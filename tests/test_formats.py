@@ -22,7 +22,7 @@ from labchat.index import read_manifest, staleness
 from labchat.ingest import Skipped, SourceFile, read_file
 from labchat.pipeline import Pipeline
 from labchat.settings import Settings
-from labchat.web import sources_html
+from labchat.web.app import sources_html
 
 FORMATS = Path(__file__).parent / "data" / "formats"
 READ = ["cooperative.docx", "kestrel.pptx", "library.html", "permissions.pdf", "report.pdf"]

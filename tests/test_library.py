@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from labchat import library
 from labchat.errors import LabchatError
 from labchat.settings import Settings
+from labchat.web import library
 
 
 @pytest.fixture

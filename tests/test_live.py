@@ -23,9 +23,9 @@ from servers import serving
 
 from labchat.embed import Embedder
 from labchat.evaluate import final
-from labchat.live import LiveIndex, describe, settle
 from labchat.pipeline import Answer, Pipeline
 from labchat.settings import Settings
+from labchat.web.live import LiveIndex, describe, settle
 
 UPDATE_S = 90.0
 """Longest wait for a change on disk to be answered from: a loaded CI machine can be slow."""

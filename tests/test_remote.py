@@ -202,8 +202,8 @@ def test_web_chat_answers_many_users_at_once_through_the_server(
         session_settings: Settings, server: tuple[str, str]) -> None:
     """Eight browser sessions ask at once: the requests reach the server together (the local model's
     limit of two does not apply), and each session gets the answer it gets alone."""
-    from labchat import web
     from labchat.evaluate import final
+    from labchat.web import app as web
 
     url, model = server
     settings = session_settings.with_(backend_url=url, model=model)

@@ -17,14 +17,14 @@ import questionsets
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from servers import ask_together, message_text, serving
 
-from labchat import web
 from labchat.embed import Embedder
 from labchat.errors import LabchatError
 from labchat.evidence import Passage
-from labchat.live import LiveIndex
 from labchat.pipeline import Answer, Pipeline
 from labchat.profile import CorpusProfile
 from labchat.settings import Settings
+from labchat.web import app as web
+from labchat.web.live import LiveIndex
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

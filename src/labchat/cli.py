@@ -182,7 +182,7 @@ def serve(settings: Settings, host: str, port: int, auth: str | None, read_only:
     It follows the corpus folder: files added, changed or removed there (or uploaded and removed in the
     browser's Documents tab) are indexed while it runs, and the next question uses them.
     """
-    from labchat.web import serve as serve_web
+    from labchat.web.app import serve as serve_web
 
     if auth is not None and ":" not in auth:
         raise LabchatError("--auth takes USER:PASSWORD, for example --auth team:s3cret")

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import gradio as gr
 
-from labchat import docview, library
 from labchat.errors import LabchatError
 from labchat.evidence import Passage
-from labchat.live import LiveIndex, describe
 from labchat.settings import Settings
+from labchat.web import docview, library
+from labchat.web.live import LiveIndex, describe
 
 STATUS_SECONDS = 2.0
 """How often an open page looks for a newer index."""

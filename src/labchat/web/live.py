@@ -23,9 +23,9 @@ from types import TracebackType
 from labchat.errors import LabchatError
 from labchat.find import Finder
 from labchat.index import MANIFEST, build_index, load_index, staleness
-from labchat.library import PARTIAL
 from labchat.pipeline import Pipeline
 from labchat.settings import Settings
+from labchat.web.library import PARTIAL
 
 log = logging.getLogger(__name__)
 

@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterator
 
 import gradio as gr
 
-from labchat import library, web_corpus
 from labchat.errors import LabchatError
 from labchat.evaluate import final
-from labchat.live import LiveIndex
 from labchat.pipeline import Answer, Pipeline
 from labchat.profile import CorpusProfile
 from labchat.settings import Settings
+from labchat.web import documents, library
+from labchat.web.live import LiveIndex
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def build_app(settings: Settings, pipeline: Pipeline, live: LiveIndex | None = N
         shown = gr.State([])  # the passages the sources panel shows, so a click on a card can open one
         gr.HTML(_header(settings, profile, pipeline.generator is not None), css_template=_HEADER_CSS,
                 js_on_load=None)
-        status = gr.HTML("", css_template=web_corpus.STATUS_CSS, js_on_load=None, elem_id="lc-status")
+        status = gr.HTML("", css_template=documents.STATUS_CSS, js_on_load=None, elem_id="lc-status")
         with gr.Tabs(elem_id="lc-tabs") as tabs:
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=420):
@@ -128,10 +128,10 @@ def build_app(settings: Settings, pipeline: Pipeline, live: LiveIndex | None = N
                                                label="Try one of these")
                 with gr.Column(scale=2, min_width=320, elem_id="lc-sources-col"):
                     sources = gr.HTML(sources_html(None), css_template=_SOURCES_CSS, elem_id="lc-sources",
-                                      js_on_load=web_corpus.OPEN_SOURCE_JS if live else None,
+                                      js_on_load=documents.OPEN_SOURCE_JS if live else None,
                                       elem_classes=["lc-opens"] if live else None)
             if live is not None:
-                web_corpus.corpus_tabs(settings, live, tabs, status, sources, shown)
+                documents.corpus_tabs(settings, live, tabs, status, sources, shown)
 
         def respond(text: str, messages: list[Message], history: list[Turn]) -> Iterator[tuple]:
             yield from _respond(pipeline, text, messages, history, hint)
