@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from labchat import index as index_module
 from labchat.chunking import chunk_file
 from labchat.embed import Embedder
 from labchat.errors import LabchatError
@@ -40,7 +42,7 @@ def test_build_and_load_round_trip(settings: Settings, embedder: Embedder) -> No
     assert "2 files" in report.summary() and f"{report.chunks} chunks" in report.summary()
 
     index = load_index(settings, embedder.dim)
-    assert len(index.chunks) == index.vectors.ntotal == report.chunks
+    assert len(index.chunks) == len(index.vectors) == report.chunks
     assert {c.path for c in index.chunks} == {LABS, HUBS}
     manifest = index.manifest
     assert manifest["embedder"] == "all-MiniLM-L6-v2" == embedder.name
@@ -51,7 +53,7 @@ def test_build_and_load_round_trip(settings: Settings, embedder: Embedder) -> No
     # The vectors are the chunks' embeddings, in the chunks' order (unit vectors: inner product 1 with self).
     sample = [0, len(index.chunks) // 2, len(index.chunks) - 1]
     fresh = embedder.encode([index.chunks[i].search_text for i in sample])
-    stored = np.stack([index.vectors.reconstruct(i) for i in sample])
+    stored = index.vectors[sample]
     assert np.allclose(np.sum(fresh * stored, axis=1), 1.0, atol=1e-4)
 
 
@@ -63,8 +65,7 @@ def test_second_build_with_nothing_changed_embeds_nothing(
     assert report.chunks == len(before.chunks)
     after = load_index(indexed_settings, embedder.dim)
     assert after.chunks == before.chunks
-    assert np.array_equal(after.vectors.reconstruct_n(0, after.vectors.ntotal),
-                          before.vectors.reconstruct_n(0, before.vectors.ntotal))
+    assert np.array_equal(after.vectors, before.vectors)
 
 
 def test_update_embeds_only_added_and_edited_files(indexed_settings: Settings, embedder: Embedder) -> None:
@@ -74,6 +75,7 @@ def test_update_embeds_only_added_and_edited_files(indexed_settings: Settings, e
     assert build_index(settings, embedder).embedded == _chunk_count(settings, "notes.md")
     before = load_index(settings, embedder.dim)
     labs_before = [i for i, c in enumerate(before.chunks) if c.path == LABS]
+    hubs_before = {c.search_text for c in before.chunks if c.path == HUBS}
 
     (corpus / "sub").mkdir()
     (corpus / "sub" / "zorblax.md").write_text(f"# Zorblax Institute\n\n{NEW_SENTENCE}\n", encoding="utf-8")
@@ -82,22 +84,23 @@ def test_update_embeds_only_added_and_edited_files(indexed_settings: Settings, e
     (corpus / "notes.md").unlink()
     report = build_index(settings, embedder)
 
-    changed = _chunk_count(settings, "sub/zorblax.md") + _chunk_count(settings, HUBS)
-    assert report.embedded == changed
-    assert report.files == 3
-    assert report.chunks == changed + _chunk_count(settings, LABS)
     index = load_index(settings, embedder.dim)
+    # Of the edited file, only the chunks whose text is new were embedded: here the one with the sentence.
+    edited = [c for c in index.chunks if c.path == HUBS and c.search_text not in hubs_before]
+    assert len(edited) == 1 and EDIT_SENTENCE in edited[0].text
+    assert report.embedded == _chunk_count(settings, "sub/zorblax.md") + len(edited)
+    assert report.files == 3
+    assert report.chunks == sum(_chunk_count(settings, name) for name in ("sub/zorblax.md", HUBS, LABS))
     assert {c.path for c in index.chunks} == {LABS, HUBS, "sub/zorblax.md"}
     assert set(index.manifest["files"]) == {LABS, HUBS, "sub/zorblax.md"}
     # The unchanged file's chunks and vectors were reused as they were.
     labs_after = [i for i, c in enumerate(index.chunks) if c.path == LABS]
     assert [index.chunks[i] for i in labs_after] == [before.chunks[i] for i in labs_before]
-    assert np.array_equal(np.stack([index.vectors.reconstruct(i) for i in labs_after]),
-                          np.stack([before.vectors.reconstruct(i) for i in labs_before]))
+    assert np.array_equal(index.vectors[labs_after], before.vectors[labs_before])
     # New and edited text can be found, by meaning alone (dense) and by the fused search.
-    retriever = Retriever(index, embedder)
+    retriever = Retriever(index.store, embedder)
     for sentence, path in ((NEW_SENTENCE, "sub/zorblax.md"), (EDIT_SENTENCE, HUBS)):
-        best = index.chunks[int(np.argmax(retriever.dense(sentence)))]
+        best = index.chunks[int(np.argmax(index.vectors @ embedder.encode([sentence])[0]))]
         assert best.path == path and sentence in best.text
         assert sentence in retriever.search(sentence, k=1)[0].chunk.text
     assert staleness(settings) is None
@@ -138,7 +141,7 @@ def _assert_rebuilt_whole(settings: Settings, embedder: Embedder) -> None:
     report = build_index(settings, embedder)
     assert report.embedded == report.chunks == _chunk_count(settings, HUBS) > 0
     index = load_index(settings, embedder.dim)
-    assert len(index.chunks) == index.vectors.ntotal == report.chunks
+    assert len(index.chunks) == len(index.vectors) == report.chunks
     assert index.manifest["embedder"] == embedder.name and index.manifest["dim"] == embedder.dim
 
 
@@ -159,26 +162,60 @@ def test_index_of_another_embedder_is_refused(
     _assert_rebuilt_whole(indexed_settings, embedder)
 
 
-DAMAGES = ["truncate-vectors", "truncate-chunks", "delete-vectors", "garble-manifest"]
-
-
-@pytest.mark.parametrize("damage", DAMAGES)
-def test_damaged_index_asks_for_a_rebuild(
-        damage: str, indexed_settings: Settings, embedder: Embedder) -> None:
-    (data_dir,) = indexed_settings.index_dir.glob("data-*")
-    if damage == "truncate-vectors":
-        blob = (data_dir / "vectors.faiss").read_bytes()
-        (data_dir / "vectors.faiss").write_bytes(blob[: len(blob) // 2])
-    elif damage == "truncate-chunks":
-        blob = (data_dir / "chunks.jsonl").read_bytes()
-        (data_dir / "chunks.jsonl").write_bytes(blob[: len(blob) // 3])
-    elif damage == "delete-vectors":
-        (data_dir / "vectors.faiss").unlink()
-    else:
-        _manifest_path(indexed_settings).write_text('{"format": 1, "embedder": ', encoding="utf-8")
+def test_garbled_manifest_asks_for_a_rebuild(indexed_settings: Settings, embedder: Embedder) -> None:
+    _manifest_path(indexed_settings).write_text('{"format": 2, "embedder": ', encoding="utf-8")
     with pytest.raises(LabchatError, match="labchat index"):
         load_index(indexed_settings, embedder.dim)
     _assert_rebuilt_whole(indexed_settings, embedder)
+
+
+def _segment(settings: Settings, name: str) -> Path:
+    manifest = json.loads(_manifest_path(settings).read_text(encoding="utf-8"))
+    (entry,) = manifest["segments"][name]
+    return settings.index_dir / "segments" / f"{entry['name']}.npz"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garble-chunks", "garble-vectors", "delete"])
+def test_damaged_segment_is_refused_and_its_file_indexed_again(
+        damage: str, indexed_settings: Settings, embedder: Embedder) -> None:
+    """A cut-short, altered or missing segment file is refused at load; `labchat index` then indexes that
+    file again (its size and time are unchanged: only the segment's own CRC can tell) and keeps the
+    others."""
+    settings = indexed_settings
+    before = load_index(settings, embedder.dim)
+    segment = _segment(settings, HUBS)
+    blob = bytearray(segment.read_bytes())
+    if damage == "truncate":
+        segment.write_bytes(blob[: len(blob) // 2])
+    elif damage == "delete":
+        segment.unlink()
+    else:  # one byte of the chunks' text, or of the vectors (the first member), changed in place
+        at = blob.find(b"Hangzhou") if damage == "garble-chunks" else 200
+        blob[at] ^= 0x20
+        segment.write_bytes(blob)
+    with pytest.raises(LabchatError, match="labchat index"):
+        load_index(settings, embedder.dim)
+    assert staleness(settings) is None  # nothing in the corpus changed
+    report = build_index(settings, embedder)
+    # Its vectors are embedded again unless they are what survived (their CRC-32 checks).
+    assert report.embedded == (0 if damage == "garble-chunks" else _chunk_count(settings, HUBS))
+    after = load_index(settings, embedder.dim)
+    assert after.chunks == before.chunks
+    np.testing.assert_allclose(after.vectors, before.vectors, atol=1e-5)
+
+
+def test_unchanged_files_are_not_read_again(indexed_settings: Settings,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file whose size and modification time are those indexed is not hashed again; one whose time
+    changed is hashed, and is current if its bytes are the same."""
+    hashed: list[str] = []
+    real = index_module.file_digest
+    monkeypatch.setattr(index_module, "file_digest", lambda path: hashed.append(path.name) or real(path))
+    assert staleness(indexed_settings) is None
+    assert hashed == []
+    os.utime(indexed_settings.corpus_dir / HUBS)
+    assert staleness(indexed_settings) is None
+    assert hashed == [HUBS]
 
 
 def test_missing_index_asks_to_build_it(settings: Settings) -> None:
