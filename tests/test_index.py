@@ -12,12 +12,12 @@ import pytest
 
 from labchat import index as index_module
 from labchat.chunking import chunk_file
-from labchat.embed import Embedder
+from labchat.embed import MIN_COSINE, Embedder
 from labchat.errors import LabchatError
 from labchat.index import build_index, load_index, staleness
-from labchat.ingest import SourceFile, read_file
+from labchat.ingest import SourceFile, list_files, read_file
 from labchat.retrieve import Retriever
-from labchat.settings import Settings
+from labchat.settings import PROJECT_DIR, Settings
 
 LABS = "chinese-llm-labs.md"
 HUBS = "china-ai-hubs.md"
@@ -50,11 +50,11 @@ def test_build_and_load_round_trip(settings: Settings, embedder: Embedder) -> No
     assert manifest["chunking"]["chunk_chars"] == settings.chunk_chars
     assert manifest["files"] == {
         name: hashlib.sha256((settings.corpus_dir / name).read_bytes()).hexdigest() for name in (LABS, HUBS)}
-    # The vectors are the chunks' embeddings, in the chunks' order (unit vectors: inner product 1 with self).
+    # The vectors are the chunks' embeddings by the int8 model, in the chunks' order.
+    assert manifest["vectors"] == embedder.chunk_vectors == "int8"
     sample = [0, len(index.chunks) // 2, len(index.chunks) - 1]
-    fresh = embedder.encode([index.chunks[i].search_text for i in sample])
-    stored = index.vectors[sample]
-    assert np.allclose(np.sum(fresh * stored, axis=1), 1.0, atol=1e-4)
+    fresh = embedder.encode_chunks([index.chunks[i].search_text for i in sample])
+    np.testing.assert_allclose(index.vectors[sample], fresh, atol=1e-5)
 
 
 def test_second_build_with_nothing_changed_embeds_nothing(
@@ -236,6 +236,18 @@ def test_fast_embedding_path_matches_sentence_transformers(embedder: Embedder) -
         texts, normalize_embeddings=True)
     assert embedder.session is not None, "the default embedder should run under onnxruntime"
     np.testing.assert_allclose(embedder.encode(texts), reference, atol=1e-5)
+
+
+@pytest.mark.parametrize("corpus", [PROJECT_DIR / "corpus", PROJECT_DIR / "tests" / "data" / "otherdocs"],
+                         ids=["labs", "httpx-docs"])
+def test_int8_vectors_stay_within_cosine_099_of_float32(corpus: Path, embedder: Embedder) -> None:
+    """Indexing runs the int8 copy of the embedder (about 1.7x the rate of chunks): every chunk's vector of
+    two corpora, ours and one it was not tuned on, points where the float32 model's does."""
+    texts = [c.search_text for path in list_files(corpus) if isinstance(source := read_file(path, corpus),
+                                                                         SourceFile)
+             for c in chunk_file(source, 300)]
+    cosines = np.sum(embedder.encode_chunks(texts) * embedder.encode(texts), axis=1)
+    assert len(texts) > 200 and cosines.min() >= MIN_COSINE, texts[int(np.argmin(cosines))]
 
 
 def test_damaged_onnx_cache_is_exported_again(tmp_path: Path, embedder: Embedder) -> None:

@@ -1,7 +1,8 @@
 """Keep the index in step with the corpus: which files changed, what they add, what is indexed.
 
 The manifest (`manifest.json` in the index folder, written by `store.LocalWriter`) says:
-  format, embedder, dim, chunking   what the index was built with; another embedder's index is refused
+  format, embedder, dim, vectors, chunking   what the index was built with (vectors: "int8" or "float32",
+              see `Embedder.encode_chunks`); another embedder's index is refused
   files       {path: content hash} of every file read, in the corpus's order
   skipped     {path: {"digest", "reason"}} of every file that adds nothing, and why
   stat        {path: [size, modification time]} of files whose hash need not be computed again while
@@ -16,9 +17,11 @@ writes one segment per changed file and swaps the manifest in one step; see `sto
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
@@ -29,7 +32,7 @@ import numpy as np
 from labchat.chunking import Chunk, chunk_file, chunk_lines
 from labchat.embed import Embedder
 from labchat.errors import LabchatError
-from labchat.ingest import LargeFile, Skipped, SourceFile, file_digest, list_files, read_file
+from labchat.ingest import LargeFile, SourceFile, file_digest, list_files, read_file
 from labchat.settings import Settings
 from labchat.store import REBUILD, LocalStore, LocalWriter, read_manifest
 
@@ -76,10 +79,12 @@ class BuildReport:
                 f"({self.embedded} embedded) in {self.seconds:.1f} s")
 
 
-def _settings_key(settings: Settings, dim: int) -> dict:
+def _settings_key(settings: Settings, dim: int, vectors: str = "") -> dict:
+    """What an index was built with; a build keeps nothing of an index built otherwise."""
     # "-pages": chunks carry PDF page numbers and `skipped` holds reasons; an older index is rebuilt.
     chunking = {"chunk_chars": settings.chunk_chars, "splitter": "markdown-blocks-leads-labels-prose-pages"}
-    return {"format": FORMAT, "embedder": settings.embedder, "dim": dim, "chunking": chunking}
+    return {"format": FORMAT, "embedder": settings.embedder, "dim": dim, "vectors": vectors,
+            "chunking": chunking}
 
 
 def _stat(path: Path, read_at: int) -> tuple[int, int] | None:
@@ -180,7 +185,8 @@ def build_index(settings: Settings, embedder: Embedder, progress: bool = False,
             previous = read_manifest(settings.index_dir)
         except LabchatError:
             previous = None  # a garbled manifest: everything is indexed anew
-        writer = LocalWriter(settings.index_dir, _settings_key(settings, embedder.dim), previous)
+        key = _settings_key(settings, embedder.dim, embedder.chunk_vectors)
+        writer = LocalWriter(settings.index_dir, key, previous)
         changed, same, gone = _changes(settings, writer.indexed())
         for rel in gone:
             writer.remove(rel)
@@ -192,16 +198,30 @@ def build_index(settings: Settings, embedder: Embedder, progress: bool = False,
         if changed:
             notify(f"indexing {len(changed)} changed file{'s' * (len(changed) > 1)}")
         embedding = _Embedding(embedder, writer, settings, progress, sum(_size(p) for p, _ in changed))
-        with embedding.bar:
+        with embedding.bar, ThreadPoolExecutor(max_workers=1) as writing:
+            # A file's segment is written while the next file is embedded: the writer's Python work runs
+            # while onnxruntime, which lets go of the GIL, computes (10% of a full build here).
+            pending: Future | None = None
             for path, rel in changed:
                 read_at = time.time_ns()
                 source = read_file(path, settings.corpus_dir)
-                if isinstance(source, Skipped):
-                    writer.skip(rel, file_digest(path), _stat_or_none(path, read_at), source.reason)
+                stat = _stat_or_none(path, read_at)
+                if isinstance(source, LargeFile):  # embedded part by part as it is read, and shown so
+                    if pending:
+                        pending.result()
+                    pending = None
+                    writer.put(rel, source.digest, stat, embedding.large_parts(source))
+                    continue
+                if isinstance(source, SourceFile):
+                    job = functools.partial(writer.put, rel, source.digest, stat, [embedding.part(source)])
                 else:
-                    writer.put(rel, source.digest, _stat_or_none(path, read_at), embedding.parts(source))
-                if not isinstance(source, LargeFile):  # a large file's progress is shown as it is read
-                    embedding.bar.update(_size(path))
+                    job = functools.partial(writer.skip, rel, file_digest(path), stat, source.reason)
+                if pending:
+                    pending.result()
+                pending = writing.submit(job)
+                embedding.bar.update(_size(path))
+            if pending:
+                pending.result()
         manifest = writer.commit()
     return BuildReport(len(manifest["files"]), manifest["chunks"], embedding.embedded,
                        time.perf_counter() - start)
@@ -234,23 +254,23 @@ class _Embedding:
         self.bar = tqdm(total=total, unit="B", unit_scale=True, desc="indexing", disable=not progress,
                         dynamic_ncols=True)
 
-    def parts(self, source: SourceFile | LargeFile) -> Iterator[tuple[list[Chunk], np.ndarray]]:
-        """The file's chunks with their vectors, in parts: one for a file read whole, one per PART_CHUNKS
-        chunks for a large file (each embedded as it is read)."""
-        if isinstance(source, LargeFile):
-            stream = chunk_lines(source.path, source.lines(lambda block: self.bar.update(len(block))),
-                                 self.settings.chunk_chars, source.metadata.get("title", ""))
-            pieces = iter(lambda: list(islice(stream, PART_CHUNKS)), [])
-        else:
-            pieces = iter([chunk_file(source, self.settings.chunk_chars)])
-        for chunks in pieces:
+    def part(self, source: SourceFile) -> tuple[list[Chunk], np.ndarray]:
+        """A file read whole: its chunks with their vectors."""
+        chunks = chunk_file(source, self.settings.chunk_chars)
+        return chunks, self._vectors(source.path, chunks)
+
+    def large_parts(self, source: LargeFile) -> Iterator[tuple[list[Chunk], np.ndarray]]:
+        """A large file's chunks with their vectors, PART_CHUNKS at a time, each embedded as it is read."""
+        stream = chunk_lines(source.path, source.lines(lambda block: self.bar.update(len(block))),
+                             self.settings.chunk_chars, source.metadata.get("title", ""))
+        for chunks in iter(lambda: list(islice(stream, PART_CHUNKS)), []):
             yield chunks, self._vectors(source.path, chunks)
 
     def _vectors(self, path: str, chunks: list[Chunk]) -> np.ndarray:
         texts = [c.search_text for c in chunks]
         known = self.writer.known_vectors(path, texts)
         new = list(dict.fromkeys(t for t, v in zip(texts, known, strict=True) if v is None))
-        fresh = dict(zip(new, self.embedder.encode(new), strict=True)) if new else {}
+        fresh = dict(zip(new, self.embedder.encode_chunks(new), strict=True)) if new else {}
         self.embedded += sum(v is None for v in known)
         self.bar.set_postfix_str(f"{self.embedded:,} chunks embedded", refresh=False)
         vectors = np.zeros((len(texts), self.embedder.dim), dtype=np.float32)
