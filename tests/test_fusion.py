@@ -7,7 +7,7 @@ import pytest
 
 from labchat.evaluate import _norm
 from labchat.pipeline import Pipeline
-from labchat.retrieve import tokenize
+from labchat.retrieve import DENSE_WEIGHT, tokenize
 from labchat.store import Scores
 
 # Dense retrieval misses the evidence chunk at rank 1 for these; BM25 gets it (names, model ids, numbers).
@@ -63,3 +63,45 @@ def test_fusion_keeps_what_only_the_embedder_finds_in_context(pipeline: Pipeline
     assert _rank(pipeline, _lexical(pipeline, question), evidence) > 0
     assert _fused_rank(pipeline, question, evidence) < pipeline.settings.top_chunks
     assert any(_norm(evidence) in _norm(p.text) for p in pipeline.finder.find(question).passages)
+
+
+QUESTIONS = [*LEXICAL_ONLY, *DENSE_ONLY, "Who founded 01.AI, and how much did it raise?", "tencnet hq",
+             "Which models have open weights?", "the the the", "百川智能是谁创立的"]
+
+
+def test_bm25_scores_are_bm25s_scores(pipeline: Pipeline) -> None:
+    """BM25 is computed from per-file postings (an edit changes one file's); every chunk's score is the
+    one bm25s, which labchat used to call, gives over the same tokens."""
+    import bm25s
+
+    store = pipeline.finder.retriever.store
+    chunks = store.chunks(range(len(store)))
+    reference = bm25s.BM25()
+    reference.index([tokenize(c.search_text) or ["\x00"] for c in chunks], show_progress=False)
+    for question in QUESTIONS:
+        tokens = [t for t in tokenize(question) if t in reference.vocab_dict]
+        expected = reference.get_scores(tokens) if tokens else np.zeros(len(chunks), dtype=np.float32)
+        found = _lexical(pipeline, question)
+        scores = np.zeros(len(chunks), dtype=np.float32)
+        scores[found.ids] = found.values
+        np.testing.assert_array_equal(scores, expected)
+
+
+def test_fusing_the_candidates_ranks_as_fusing_every_chunk(pipeline: Pipeline) -> None:
+    """Only chunks holding a word of the question and the k best by meaning are fused; the ranking is the
+    one every chunk's fused score gives."""
+    retriever = pipeline.finder.retriever
+    k = pipeline.settings.top_chunks
+    for question in QUESTIONS:
+        dense, lexical = _dense(pipeline, question), _lexical(pipeline, question)
+        scores = {}
+        for name, found in (("dense", dense), ("lexical", lexical)):
+            every = np.zeros(len(retriever.store), dtype=np.float32)
+            every[found.ids] = found.values
+            low, high = float(every.min()), float(every.max())
+            scores[name] = (every - low) / (high - low) if high > low else (every > 0).astype(np.float32)
+        fused = DENSE_WEIGHT * scores["dense"] + (1 - DENSE_WEIGHT) * scores["lexical"]
+        expected = [int(i) for i in np.argsort(-fused, kind="stable")[:k] if fused[i] > 0]
+        hits = retriever.search(question, k)
+        assert [h.chunk for h in hits] == retriever.store.chunks(expected)
+        np.testing.assert_allclose([h.score for h in hits], fused[expected], rtol=1e-6)

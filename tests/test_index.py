@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 from labchat import index as index_module
+from labchat import store as store_module
 from labchat.chunking import chunk_file
 from labchat.embed import MIN_COSINE, Embedder
 from labchat.errors import LabchatError
 from labchat.index import build_index, load_index, staleness
 from labchat.ingest import SourceFile, list_files, read_file
+from labchat.lexicon import Lexicon, Table
 from labchat.retrieve import Retriever
 from labchat.settings import PROJECT_DIR, Settings
 
@@ -261,3 +263,31 @@ def test_damaged_onnx_cache_is_exported_again(tmp_path: Path, embedder: Embedder
     texts = ["Who founded Zhipu AI?", "Zhipu AI was founded by Tang Jie."]
     np.testing.assert_allclose(Embedder(settings).encode(texts), embedder.encode(texts), atol=1e-6)
     assert cached.stat().st_size > 1_000_000
+
+
+@pytest.mark.parametrize("max_changes", [0, 32], ids=["summed-each-time", "changes-kept-apart"])
+def test_word_counts_after_edits_are_those_of_the_corpus(
+        max_changes: int, indexed_settings: Settings, embedder: Embedder,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The corpus's word table is a sum of per-file tables, updated by adding and taking out files'
+    counts: after files are added, edited and removed, it holds what counting every chunk gives."""
+    monkeypatch.setattr(store_module, "MAX_CHANGES", max_changes)
+    settings = indexed_settings
+    (settings.corpus_dir / "zorblax.md").write_text(
+        f"# Zorblax\n\nZorblax Institute (佐布拉克斯研究所): {NEW_SENTENCE}\n", encoding="utf-8")
+    build_index(settings, embedder)
+    assert load_index(settings, embedder.dim).store.lexicon.aliases["佐布拉克斯研究所"] == "Zorblax Institute"
+    with (settings.corpus_dir / HUBS).open("a", encoding="utf-8") as hubs:
+        hubs.write(f"\n{EDIT_SENTENCE}\n")
+    (settings.corpus_dir / "zorblax.md").unlink()
+    (settings.corpus_dir / "notes.md").write_text("# Notes\n\nThe Zorblax team.\n", encoding="utf-8")
+    build_index(settings, embedder)
+    index = load_index(settings, embedder.dim)
+    assert bool(index.manifest["words"]["changes"]) == (max_changes > 0)
+    stored, counted = index.store.lexicon, Lexicon.of(index.chunks)
+    summed, expected = Table.total(stored.tables), Table.total(counted.tables)
+    assert np.array_equal(summed.keys, expected.keys) and np.array_equal(summed.counts, expected.counts)
+    assert stored.chunks == counted.chunks
+    assert stored.spellings == counted.spellings and list(stored.spellings) == list(counted.spellings)
+    assert stored.aliases == counted.aliases and "佐布拉克斯研究所" not in stored.aliases
+    assert list(stored.titles()) == list(dict.fromkeys(c.section for c in index.chunks))

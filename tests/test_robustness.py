@@ -112,6 +112,26 @@ def test_sigkill_during_labchat_index_leaves_a_loadable_index(indexed_settings: 
     assert ("Baichuan Intelligence" in texts) or len(after.chunks) == len(before.chunks)
 
 
+def test_ctrl_c_during_labchat_index_keeps_the_previous_index(indexed_settings: Settings) -> None:
+    """Ctrl-C while `labchat index` embeds: it stops with status 130 and no traceback, and the index is the
+    one before, whole."""
+    before = (indexed_settings.index_dir / "manifest.json").read_bytes()
+    catalogue = "\n\n".join(f"Item {i} of the Zorblax catalogue weighs {i * 7} grams and costs {i} coins."
+                             for i in range(6000))
+    (indexed_settings.corpus_dir / "catalogue.md").write_text(f"# Catalogue\n\n{catalogue}\n",
+                                                              encoding="utf-8")
+    script = Path(sys.executable).with_name("labchat")
+    build = subprocess.Popen([str(script), "index", "--corpus", str(indexed_settings.corpus_dir),
+                              "--index", str(indexed_settings.index_dir)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert "indexing 1 changed file" in build.stderr.readline()  # embedding is under way
+    build.send_signal(signal.SIGINT)
+    _, errors = build.communicate(timeout=60)
+    assert build.returncode == 130 and "Traceback" not in errors
+    assert (indexed_settings.index_dir / "manifest.json").read_bytes() == before
+    assert "catalogue.md" not in {c.path for c in load_index(indexed_settings).chunks}
+
+
 def test_a_document_that_gives_orders_does_not_change_other_answers(settings: Settings,
                                                                      pipeline: Pipeline) -> None:
     (settings.corpus_dir / "notice.md").write_text(
