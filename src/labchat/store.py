@@ -20,7 +20,6 @@ import functools
 import hashlib
 import io
 import json
-import logging
 import os
 import shutil
 import zipfile
@@ -37,8 +36,6 @@ from labchat.errors import LabchatError
 from labchat.lexicon import TOKEN, FileWords, Lexicon, Table, count_words, key
 from labchat.postings import Postings, bm25
 from labchat.retrieve import tokenize
-
-log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 REBUILD = "run `labchat index` to rebuild it"
@@ -79,16 +76,17 @@ class Store(Protocol):
 class StoreWriter(Protocol):
     """Changes to an index, seen by readers all at once when `commit` returns."""
 
-    def put(self, path: str, digest: str, stat: tuple[int, int],
+    def put(self, path: str, digest: str, stat: tuple[int, int] | None,
             parts: Iterable[tuple[list[Chunk], np.ndarray]]) -> None:
-        """Add or replace a file: its chunks and their vectors, in parts (a large file in several)."""
+        """Add or replace a file: its chunks and their vectors, in parts (a large file in several); `stat`
+        is its (size, modification time) if they can be trusted to tell a later change."""
 
     def remove(self, path: str) -> None: ...
 
-    def skip(self, path: str, digest: str, stat: tuple[int, int], reason: str) -> None:
+    def skip(self, path: str, digest: str, stat: tuple[int, int] | None, reason: str) -> None:
         """Record a file that adds nothing, and why (it stays in the report of what is indexed)."""
 
-    def keep(self, path: str, stat: tuple[int, int]) -> None:
+    def keep(self, path: str, stat: tuple[int, int] | None) -> None:
         """A file that did not change (its size or time may have)."""
 
     def known_vectors(self, path: str, texts: Sequence[str]) -> list[np.ndarray | None]:
@@ -108,7 +106,8 @@ def read_manifest(index_dir: Path) -> dict | None:
 
 
 def _text_key(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+    """What a chunk's vector is found by when its file changes: its search text's key."""
+    return key("", text)
 
 
 def _segment_file(index_dir: Path, name: str) -> Path:
