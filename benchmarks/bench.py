@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,14 +145,15 @@ def processes(repeat: int) -> None:
     print(f"{'serving memory (peak)':<24} labchat  {serving_memory_mb():8.0f} MB")
 
 
-def serving_memory_mb() -> float:
-    """Start `labchat serve`, ask it three questions through gradio_client, read its peak RSS."""
+def serving_memory_mb(args: Sequence[str] = ()) -> float:
+    """Start `labchat serve` (with `args`, such as --corpus), ask it three questions through gradio_client,
+    read its peak RSS."""
     from gradio_client import Client
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = subprocess.Popen([str(LABCHAT), "serve", "--port", str(port)], stdout=subprocess.PIPE,
+    server = subprocess.Popen([str(LABCHAT), "serve", "--port", str(port), *args], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     try:
         for line in server.stdout:

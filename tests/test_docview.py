@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
@@ -32,7 +34,8 @@ def test_a_table_row_is_marked_without_the_rows_between_it_and_its_header() -> N
 
 
 def _index(chunks: list[Chunk], files: dict[str, str], **manifest: dict) -> Index:
-    return Index(manifest={"files": files, **manifest}, chunks=chunks, vectors=None)
+    """What docview reads of an index: its manifest and its chunks."""
+    return cast(Index, SimpleNamespace(manifest={"files": files, **manifest}, chunks=chunks))
 
 
 def test_a_passage_opens_in_its_document_marked_and_escaped() -> None:

@@ -7,6 +7,8 @@ import pytest
 
 from labchat.evaluate import _norm
 from labchat.pipeline import Pipeline
+from labchat.retrieve import DENSE_WEIGHT, tokenize
+from labchat.store import Scores
 
 # Dense retrieval misses the evidence chunk at rank 1 for these; BM25 gets it (names, model ids, numbers).
 LEXICAL_ONLY = {
@@ -22,22 +24,34 @@ DENSE_ONLY = {
 }
 
 
-def _rank(pipeline: Pipeline, scores: np.ndarray, evidence: str) -> int:
-    order = np.argsort(-scores, kind="stable")
-    chunks = pipeline.finder.retriever.chunks
-    return next(i for i, c in enumerate(order) if _norm(evidence) in _norm(chunks[c].text))
+def _rank(pipeline: Pipeline, scores: Scores, evidence: str) -> int:
+    """The evidence chunk's place among all chunks by these scores (chunks without one score 0, last)."""
+    store = pipeline.finder.retriever.store
+    every = np.zeros(len(store), dtype=np.float32)
+    every[scores.ids] = scores.values
+    order = np.argsort(-every, kind="stable")
+    return next(i for i, c in enumerate(store.chunks(order)) if _norm(evidence) in _norm(c.text))
+
+
+def _dense(pipeline: Pipeline, question: str) -> Scores:
+    store = pipeline.finder.retriever.store
+    return store.search_dense(pipeline.embedder.encode([question])[0], len(store), np.zeros(0, dtype=int))
+
+
+def _lexical(pipeline: Pipeline, question: str) -> Scores:
+    return pipeline.finder.retriever.store.search_lexical(tokenize(question))
 
 
 def _fused_rank(pipeline: Pipeline, question: str, evidence: str) -> int:
-    hits = pipeline.finder.retriever.search(question, k=len(pipeline.finder.retriever.chunks))
+    hits = pipeline.finder.retriever.search(question, k=len(pipeline.finder.retriever.store))
     return next(i for i, h in enumerate(hits) if _norm(evidence) in _norm(h.chunk.text))
 
 
 @pytest.mark.parametrize("question", LEXICAL_ONLY)
 def test_fusion_ranks_first_what_only_bm25_ranks_first(pipeline: Pipeline, question: str) -> None:
     evidence = LEXICAL_ONLY[question]
-    assert _rank(pipeline, pipeline.finder.retriever.dense(question), evidence) > 0
-    assert _rank(pipeline, pipeline.finder.retriever.lexical(question), evidence) == 0
+    assert _rank(pipeline, _dense(pipeline, question), evidence) > 0
+    assert _rank(pipeline, _lexical(pipeline, question), evidence) == 0
     assert _fused_rank(pipeline, question, evidence) == 0
 
 
@@ -45,7 +59,49 @@ def test_fusion_ranks_first_what_only_bm25_ranks_first(pipeline: Pipeline, quest
 def test_fusion_keeps_what_only_the_embedder_finds_in_context(pipeline: Pipeline, question: str) -> None:
     """Lexical weight dominates (names matter most), so these rank 2nd-3rd: still among the chunks read."""
     evidence = DENSE_ONLY[question]
-    assert _rank(pipeline, pipeline.finder.retriever.dense(question), evidence) == 0
-    assert _rank(pipeline, pipeline.finder.retriever.lexical(question), evidence) > 0
+    assert _rank(pipeline, _dense(pipeline, question), evidence) == 0
+    assert _rank(pipeline, _lexical(pipeline, question), evidence) > 0
     assert _fused_rank(pipeline, question, evidence) < pipeline.settings.top_chunks
     assert any(_norm(evidence) in _norm(p.text) for p in pipeline.finder.find(question).passages)
+
+
+QUESTIONS = [*LEXICAL_ONLY, *DENSE_ONLY, "Who founded 01.AI, and how much did it raise?", "tencnet hq",
+             "Which models have open weights?", "the the the", "百川智能是谁创立的"]
+
+
+def test_bm25_scores_are_bm25s_scores(pipeline: Pipeline) -> None:
+    """BM25 is computed from per-file postings (an edit changes one file's); every chunk's score is the
+    one bm25s, which labchat used to call, gives over the same tokens."""
+    import bm25s
+
+    store = pipeline.finder.retriever.store
+    chunks = store.chunks(range(len(store)))
+    reference = bm25s.BM25()
+    reference.index([tokenize(c.search_text) or ["\x00"] for c in chunks], show_progress=False)
+    for question in QUESTIONS:
+        tokens = [t for t in tokenize(question) if t in reference.vocab_dict]
+        expected = reference.get_scores(tokens) if tokens else np.zeros(len(chunks), dtype=np.float32)
+        found = _lexical(pipeline, question)
+        scores = np.zeros(len(chunks), dtype=np.float32)
+        scores[found.ids] = found.values
+        np.testing.assert_array_equal(scores, expected)
+
+
+def test_fusing_the_candidates_ranks_as_fusing_every_chunk(pipeline: Pipeline) -> None:
+    """Only chunks holding a word of the question and the k best by meaning are fused; the ranking is the
+    one every chunk's fused score gives."""
+    retriever = pipeline.finder.retriever
+    k = pipeline.settings.top_chunks
+    for question in QUESTIONS:
+        dense, lexical = _dense(pipeline, question), _lexical(pipeline, question)
+        scores = {}
+        for name, found in (("dense", dense), ("lexical", lexical)):
+            every = np.zeros(len(retriever.store), dtype=np.float32)
+            every[found.ids] = found.values
+            low, high = float(every.min()), float(every.max())
+            scores[name] = (every - low) / (high - low) if high > low else (every > 0).astype(np.float32)
+        fused = DENSE_WEIGHT * scores["dense"] + (1 - DENSE_WEIGHT) * scores["lexical"]
+        expected = [int(i) for i in np.argsort(-fused, kind="stable")[:k] if fused[i] > 0]
+        hits = retriever.search(question, k)
+        assert [h.chunk for h in hits] == retriever.store.chunks(expected)
+        np.testing.assert_allclose([h.score for h in hits], fused[expected], rtol=1e-6)

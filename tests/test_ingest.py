@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from labchat.chunking import Chunk, chunk_file
+from labchat import ingest
+from labchat.chunking import Chunk, chunk_file, chunk_lines, sections
 from labchat.embed import Embedder
 from labchat.index import build_index, load_index, staleness
-from labchat.ingest import Skipped, SourceFile, read_file
+from labchat.ingest import LargeFile, Skipped, SourceFile, read_file
 from labchat.settings import PROJECT_DIR, Settings
 
 CORPUS = PROJECT_DIR / "corpus"
@@ -227,3 +228,37 @@ def test_only_an_unsplittable_line_may_exceed_the_limit(settings: Settings) -> N
     long = [c for c in chunks if len(c.text) > settings.chunk_chars]
     assert [c.text for c in long] == [line]
     _assert_well_cut(chunks, settings.chunk_chars)
+
+
+ODD_MARKDOWN = ("Preamble before any heading.\n\n# Title\n\ntext\n\n## A\n\n```\n# not a heading\n```\n\n"
+                "###  B > C\n\nx > y\n\n## \n\nan empty heading\n\n#### D\nd\n#NoSpace\n# E\ne\n")
+
+
+@pytest.mark.parametrize("text", [(CORPUS / LABS).read_text(encoding="utf-8"), ODD_MARKDOWN],
+                         ids=["labs", "odd"])
+def test_sections_are_llama_index_markdown_parsers(text: str) -> None:
+    """labchat splits headings itself (importing llama-index took 2-7 s of a one-file update); the sections
+    and their heading paths are those of llama-index's MarkdownNodeParser."""
+    from llama_index.core import Document
+    from llama_index.core.node_parser import MarkdownNodeParser
+
+    nodes = MarkdownNodeParser(header_path_separator=" > ").get_nodes_from_documents([Document(text=text)])
+    theirs = [([h for h in n.metadata["header_path"].split(" > ") if h.strip()], n.get_content())
+              for n in nodes]
+    assert list(sections(text.split("\n"))) == theirs
+
+
+def test_a_large_file_read_as_a_stream_has_the_chunks_it_has_read_whole(tmp_path: Path) -> None:
+    """Above PIECE_BYTES a text file is read line by line, never whole: same hash, title and chunks (this
+    one has front matter, mojibake and a lone # title)."""
+    text = (CORPUS / LABS).read_text(encoding="utf-8")
+    (tmp_path / "big.md").write_text("---\nauthor: someone\n---\n" + text, encoding="utf-8")
+    whole = read_file(tmp_path / "big.md", tmp_path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ingest, "PIECE_BYTES", 20_000)
+        streamed = read_file(tmp_path / "big.md", tmp_path)
+    assert isinstance(whole, SourceFile) and isinstance(streamed, LargeFile)
+    assert streamed.digest == whole.digest and streamed.metadata == whole.metadata
+    title = streamed.metadata["title"]
+    assert "Chinese LLM Foundation Models" in title and streamed.metadata["author"] == "someone"
+    assert list(chunk_lines("big.md", streamed.lines(), 300, title)) == chunk_file(whole, 300)

@@ -22,7 +22,7 @@ CHUNKS = [
 
 @pytest.fixture(scope="module")
 def vocabulary() -> Vocabulary:
-    return Vocabulary(CHUNKS)
+    return Vocabulary.of(CHUNKS)
 
 
 @pytest.mark.parametrize(("question", "answer_type"), [

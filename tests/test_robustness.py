@@ -53,7 +53,6 @@ def test_bad_files_are_skipped_by_name_and_the_build_finishes(settings: Settings
                                                               tmp_path: Path,
                                                               caplog: pytest.LogCaptureFixture) -> None:
     corpus = settings.corpus_dir
-    (corpus / "huge.txt").write_bytes(b"Lorem ipsum dolor sit amet. " * 1_800_000)  # 50 MB
     outside = tmp_path / "secret.md"
     outside.write_text("The launch code is 0000.", encoding="utf-8")
     (corpus / "link.md").symlink_to(outside)
@@ -61,9 +60,26 @@ def test_bad_files_are_skipped_by_name_and_the_build_finishes(settings: Settings
     with caplog.at_level(logging.WARNING):
         report = build_index(settings, pipeline.embedder)
     assert report.files == 2
-    assert "huge.txt" in caplog.text and "link.md" in caplog.text
+    assert "link.md" in caplog.text
     paths = {c.path for c in load_index(settings).chunks}
     assert paths == {"china-ai-hubs.md", "chinese-llm-labs.md"}
+
+
+def test_a_file_larger_than_5_mb_is_indexed_in_parts(indexed_settings: Settings, pipeline: Pipeline) -> None:
+    """A 6 MB text file is read as a stream and indexed in parts (segments of PART_CHUNKS chunks), and a
+    sentence at its very end is found."""
+    needle = "The Quillfeather archive in Chengdu holds 4,096 abacus scrolls."
+    (indexed_settings.corpus_dir / "huge.txt").write_bytes(
+        b"Lorem ipsum dolor sit amet. " * 220_000 + f"\n\n{needle}\n".encode())
+    report = build_index(indexed_settings, pipeline.embedder)
+    assert report.files == 3
+    index = load_index(indexed_settings)
+    parts = index.manifest["segments"]["huge.txt"]
+    assert len(parts) > 1
+    assert sum(p["chunks"] for p in parts) == report.chunks - len(pipeline.finder.retriever.store)
+    asking = Pipeline(indexed_settings, embedder=pipeline.embedder)
+    answer = final(asking.ask("How many abacus scrolls does the Quillfeather archive hold?"))
+    assert "4,096" in answer.text and answer.passages[0].path == "huge.txt"
 
 
 def test_a_second_build_at_once_is_refused_and_the_index_survives(indexed_settings: Settings,
@@ -92,8 +108,28 @@ def test_sigkill_during_labchat_index_leaves_a_loadable_index(indexed_settings: 
     build.wait()
     after = load_index(indexed_settings)
     texts = " ".join(c.text for c in after.chunks)
-    assert after.vectors.ntotal == len(after.chunks)
+    assert len(after.vectors) == len(after.chunks)
     assert ("Baichuan Intelligence" in texts) or len(after.chunks) == len(before.chunks)
+
+
+def test_ctrl_c_during_labchat_index_keeps_the_previous_index(indexed_settings: Settings) -> None:
+    """Ctrl-C while `labchat index` embeds: it stops with status 130 and no traceback, and the index is the
+    one before, whole."""
+    before = (indexed_settings.index_dir / "manifest.json").read_bytes()
+    catalogue = "\n\n".join(f"Item {i} of the Zorblax catalogue weighs {i * 7} grams and costs {i} coins."
+                             for i in range(6000))
+    (indexed_settings.corpus_dir / "catalogue.md").write_text(f"# Catalogue\n\n{catalogue}\n",
+                                                              encoding="utf-8")
+    script = Path(sys.executable).with_name("labchat")
+    build = subprocess.Popen([str(script), "index", "--corpus", str(indexed_settings.corpus_dir),
+                              "--index", str(indexed_settings.index_dir)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert "indexing 1 changed file" in build.stderr.readline()  # embedding is under way
+    build.send_signal(signal.SIGINT)
+    _, errors = build.communicate(timeout=60)
+    assert build.returncode == 130 and "Traceback" not in errors
+    assert (indexed_settings.index_dir / "manifest.json").read_bytes() == before
+    assert "catalogue.md" not in {c.path for c in load_index(indexed_settings).chunks}
 
 
 def test_a_document_that_gives_orders_does_not_change_other_answers(settings: Settings,

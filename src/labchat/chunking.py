@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from labchat.ingest import SourceFile
@@ -32,22 +33,66 @@ class Chunk:
 
 
 def chunk_file(source: SourceFile, max_chars: int) -> list[Chunk]:
-    """Split by headings (llama-index's MarkdownNodeParser), then pack blocks up to `max_chars`; a document
-    with pages is split page by page, so that every chunk has one page number."""
-    from llama_index.core import Document
-    from llama_index.core.node_parser import MarkdownNodeParser
+    """Split by headings (`sections`), then pack blocks up to `max_chars`; a document with pages is split
+    page by page, so that every chunk has one page number."""
+    title = source.metadata.get("title", "")
+    return [chunk for page, text in source.pages or ((None, source.text),)
+            for chunk in chunk_lines(source.path, text.split("\n"), max_chars, title, page)]
 
-    parser = MarkdownNodeParser(header_path_separator=PATH_SEPARATOR, include_prev_next_rel=False)
-    title = _clean_heading(source.metadata.get("title", ""))
-    chunks = []
-    for page, text in source.pages or ((None, source.text),):
-        for node in parser.get_nodes_from_documents([Document(text=text)]):
-            heading, body = _split_heading(node.get_content())
-            parents = [h for h in node.metadata.get("header_path", "").split(PATH_SEPARATOR) if h.strip()]
-            names = [_clean_heading(h) for h in [*parents, *([heading] if heading else [])]]
-            section = PATH_SEPARATOR.join(n for n in names if n and n != title) or title
-            chunks += [Chunk(source.path, section, piece, page) for piece in pack_blocks(body, max_chars)]
-    return chunks
+
+def chunk_lines(path: str, lines: Iterable[str], max_chars: int, title: str = "",
+                page: int | None = None) -> Iterator[Chunk]:
+    """The chunks of a file's markdown lines, as they are read: a large file need not be held whole."""
+    title = _clean_heading(title)
+    for parents, section_text in sections(lines):
+        heading, body = _split_heading(section_text)
+        names = [_clean_heading(h) for h in [*parents, *([heading] if heading else [])]]
+        section = PATH_SEPARATOR.join(n for n in names if n and n != title) or title
+        yield from (Chunk(path, section, piece, page) for piece in pack_blocks(body, max_chars))
+
+
+_HEADING = re.compile(r"^(#+)\s(.*)")
+MAX_SECTION_CHARS = 1_000_000
+"""A section is held whole until it is cut into chunks: a longer one (a large file without headings) is
+given out in parts."""
+
+
+def sections(lines: Iterable[str]) -> Iterator[tuple[list[str], str]]:
+    """(the headings above it, its text from its own heading line on) of each section of markdown lines.
+
+    What llama-index's MarkdownNodeParser does, line for line (headings inside ``` fences are text), written
+    out because importing llama-index takes 2-7 s here, more than re-indexing an edited file should. A
+    section longer than MAX_SECTION_CHARS is given out in parts, cut at a blank line, each under its heading.
+    """
+    stack: list[tuple[int, str]] = []  # (level, heading) of the headings open at this line
+    current: list[str] = []
+    size = 0
+    fenced = False
+    for line in lines:
+        match = None if fenced else _HEADING.match(line)
+        if line.lstrip().startswith("```"):
+            fenced, match = not fenced, None
+        if match or (size > MAX_SECTION_CHARS and not line.strip()):
+            if text := "\n".join(current).strip():
+                yield _parents(stack), text
+            if match:
+                level = len(match.group(1))
+                while stack and stack[-1][0] >= level:
+                    stack.pop()
+                stack.append((level, match.group(2)))
+            current = [f"{'#' * stack[-1][0]} {stack[-1][1]}"] if stack else []
+            size = 0
+        else:
+            current.append(line)
+            size += len(line) + 1
+    if text := "\n".join(current).strip():
+        yield _parents(stack), text
+
+
+def _parents(stack: list[tuple[int, str]]) -> list[str]:
+    """The headings above the innermost one, as llama-index's " > "-joined path splits back into them."""
+    path = PATH_SEPARATOR.join(heading for _, heading in stack[:-1])
+    return [h for h in f"{PATH_SEPARATOR}{path}{PATH_SEPARATOR}".split(PATH_SEPARATOR) if h.strip()]
 
 
 def _split_heading(text: str) -> tuple[str | None, str]:

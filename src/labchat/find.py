@@ -7,7 +7,7 @@ that answering computes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -16,12 +16,13 @@ from labchat.embed import Embedder
 from labchat.evidence import Evidence, EvidencePicker
 from labchat.fitted import FittedModels
 from labchat.index import Index, build_index, load_index, staleness
+from labchat.lexicon import Lexicon
 from labchat.profile import load_profile
 from labchat.prompt import ABSTAIN
 from labchat.question import Question, Vocabulary, analyse, parts
 from labchat.retrieve import Hit, Retriever
 from labchat.settings import Settings
-from labchat.translate import find_aliases, to_english, untranslated
+from labchat.translate import to_english, untranslated
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,11 @@ class Finder:
                 build_index(settings, self.embedder)
             index = load_index(settings, self.embedder.dim)
         self.index = index
-        self.retriever = Retriever(index, self.embedder)
-        self.vocabulary = Vocabulary(index.chunks)
+        self.retriever = Retriever(index.store, self.embedder)
+        self.lexicon = index.store.lexicon
+        self.vocabulary = Vocabulary(self.lexicon)
         self.picker = EvidencePicker(self.vocabulary, self.embedder, models or FittedModels.load())
-        self.aliases = find_aliases(c.text for c in index.chunks)
-        self.profile = load_profile(settings.corpus_dir, (c.section for c in index.chunks))
+        self.profile = load_profile(settings.corpus_dir, self.lexicon.titles())
 
     def is_name(self, phrase: str) -> bool:
         """A phrase of the corpus's own names (for resolving what a follow-up refers to): every word one the
@@ -71,10 +72,10 @@ class Finder:
 
     def query(self, question: str) -> str:
         """The question as it is searched: in English, shorthand spelled out, misspellings corrected."""
-        return self.vocabulary.correct(to_english(question, self.aliases, self.profile.glossary))
+        return self.vocabulary.correct(to_english(question, _Aliases(self.lexicon), self.profile.glossary))
 
     def untranslated(self, question: str) -> float:
-        return untranslated(question, self.aliases, self.profile.glossary)
+        return untranslated(question, _Aliases(self.lexicon), self.profile.glossary)
 
     def search(self, query: str, untranslated: float = 0.0) -> tuple[Question, list[Hit]]:
         """The query taken apart and its best chunks; `untranslated` is what translating it lost."""
@@ -95,3 +96,19 @@ class Finder:
         """Evidence for a query (see `query`), its passages best first."""
         return self.picker.pick(*self.search(query, untranslated), self.settings.max_passages,
                                 self.settings.context_chars)
+
+
+class _Aliases(Mapping[str, str]):
+    """The corpus's Chinese -> English names, merged from its files only when a question holds Chinese."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+
+    def __getitem__(self, name: str) -> str:
+        return self.lexicon.aliases[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.lexicon.aliases)
+
+    def __len__(self) -> int:
+        return len(self.lexicon.aliases)

@@ -1,52 +1,71 @@
-"""The index on disk: chunks, their FAISS vectors, and a manifest that says what they were built from.
+"""Keep the index in step with the corpus: which files changed, what they add, what is indexed.
 
-Layout of the index folder:
-  manifest.json        embedder, dimension, chunking settings, a hash per corpus file, the data folder;
-                       also, per file, when it was last embedded and, for a skipped file, why
-  data-<id>/           chunks.jsonl and vectors.faiss of one build
-A build writes a new data folder, then replaces manifest.json in one `os.replace`: a build killed at any
-moment leaves the previous index whole. The manifest holds each data file's hash, so a truncated or
-damaged file is caught at load instead of giving wrong answers.
+The manifest (`manifest.json` in the index folder, written by `store.LocalWriter`) says:
+  format, embedder, dim, vectors, chunking   what the index was built with (vectors: "int8" or "float32",
+              see `Embedder.encode_chunks`); another embedder's index is refused
+  files       {path: content hash} of every file read, in the corpus's order
+  skipped     {path: {"digest", "reason"}} of every file that adds nothing, and why
+  stat        {path: [size, modification time]} of files whose hash need not be computed again while
+              both stay the same (only for files last changed more than RACY_NS before they were read)
+  segments    {path: [segment, ...]} where each file's chunks, vectors and counts are (`store.py`)
+  indexed_at  {path: ISO 8601 time, UTC} when each file was last embedded (the Documents tab shows it)
+  build       an id of this build: a server following the folder (`web.live`) sees a new index by it
+  words       the corpus's word table and the segments changed since it was summed
+  chunks, length   chunks and search tokens in all
+A build embeds only chunks whose text is new (an edited file's unchanged chunks keep their vectors),
+writes one segment per changed file and swaps the manifest in one step; see `store.py`.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
+import functools
 import logging
-import os
-import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
-from labchat.chunking import Chunk, chunk_file
+from labchat.chunking import Chunk, chunk_file, chunk_lines
 from labchat.embed import Embedder
 from labchat.errors import LabchatError
-from labchat.ingest import Skipped, digest, list_files, read_file
+from labchat.ingest import LargeFile, SourceFile, file_digest, list_files, read_file
 from labchat.settings import Settings
+from labchat.store import REBUILD, LocalStore, LocalWriter, read_manifest
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
-MANIFEST = "manifest.json"
-REBUILD = "run `labchat index` to rebuild it"
+__all__ = ["BuildReport", "Index", "build_index", "current_report", "load_index", "read_manifest",
+           "staleness"]
+
+FORMAT = 2
+RACY_NS = 2_000_000_000
+"""A file changed less than this before it was read may change again within the same modification time
+(file systems keep it to a second or two): its size and time are not trusted, its hash is computed."""
+PART_CHUNKS = 4096
+"""Chunks per segment of a large file: what is embedded and written at a time, so memory stays bounded."""
 
 
 @dataclass
 class Index:
-    """A loaded index: chunk i has vector i."""
+    """A loaded index: the manifest and the store that searches it."""
 
     manifest: dict
-    chunks: list[Chunk]
-    vectors: object
-    """A `faiss.IndexFlatIP` over unit vectors."""
+    store: LocalStore
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self.store.chunks(range(len(self.store)))
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """Chunk i's vector is row i (unit length, so an inner product is a cosine)."""
+        return self.store.vectors
 
 
 @dataclass(frozen=True)
@@ -54,7 +73,7 @@ class BuildReport:
     files: int
     chunks: int
     embedded: int
-    """Chunks whose files changed and were embedded again."""
+    """Chunks whose text was new and was embedded."""
     seconds: float
 
     def summary(self) -> str:
@@ -62,24 +81,40 @@ class BuildReport:
                 f"({self.embedded} embedded) in {self.seconds:.1f} s")
 
 
-def corpus_digests(corpus_dir: Path) -> dict[str, str]:
-    """Hash of every corpus file, read as bytes: what the manifest is compared with."""
-    return {path.relative_to(corpus_dir).as_posix(): _file_digest(path) for path in list_files(corpus_dir)}
-
-
-def _settings_key(settings: Settings, dim: int) -> dict:
+def _settings_key(settings: Settings, dim: int, vectors: str = "") -> dict:
+    """What an index was built with; a build keeps nothing of an index built otherwise."""
     # "-pages": chunks carry PDF page numbers and `skipped` holds reasons; an older index is rebuilt.
     chunking = {"chunk_chars": settings.chunk_chars, "splitter": "markdown-blocks-leads-labels-prose-pages"}
-    return {"format": FORMAT, "embedder": settings.embedder, "dim": dim, "chunking": chunking}
+    return {"format": FORMAT, "embedder": settings.embedder, "dim": dim, "vectors": vectors,
+            "chunking": chunking}
 
 
-def read_manifest(index_dir: Path) -> dict | None:
-    try:
-        return json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as err:
-        raise LabchatError(f"the index in {index_dir} is damaged ({MANIFEST}): {REBUILD}") from err
+def _stat(path: Path, read_at: int) -> tuple[int, int] | None:
+    """(size, modification time) of a file, if it is old enough to trust (see RACY_NS)."""
+    info = path.stat()
+    return (info.st_size, info.st_mtime_ns) if read_at - info.st_mtime_ns > RACY_NS else None
+
+
+def _changes(settings: Settings, manifest: dict) -> tuple[list[tuple[Path, str]], list[str], list[str]]:
+    """(changed or new files, unchanged files, files gone) against the manifest; a file whose size and time
+    are those the manifest holds is not read."""
+    known = {**manifest.get("files", {}), **{p: s["digest"] for p, s in manifest.get("skipped", {}).items()}}
+    stat = manifest.get("stat", {})
+    changed, same = [], []
+    for path in list_files(settings.corpus_dir):
+        rel = path.relative_to(settings.corpus_dir).as_posix()
+        try:
+            info = path.stat()
+        except OSError:
+            changed.append((path, rel))
+            continue
+        if rel in known and (stat.get(rel) == [info.st_size, info.st_mtime_ns]
+                             or file_digest(path) == known[rel]):
+            same.append(rel)
+        else:
+            changed.append((path, rel))
+    present = {rel for _, rel in changed} | set(same)
+    return changed, same, [p for p in known if p not in present]
 
 
 def staleness(settings: Settings) -> str | None:
@@ -95,11 +130,12 @@ def staleness(settings: Settings) -> str | None:
         return None
     if manifest.get("chunking") != _settings_key(settings, manifest.get("dim", 0))["chunking"]:
         return "the index was built with other chunking settings"
-    known = {**manifest.get("files", {}), **{p: s["digest"] for p, s in manifest.get("skipped", {}).items()}}
-    current = corpus_digests(settings.corpus_dir)
-    changed = sorted(p for p in current.keys() | known.keys() if current.get(p) != known.get(p))
-    if changed:
-        return f"the corpus changed ({len(changed)} file{'s' * (len(changed) > 1)}: {', '.join(changed[:3])})"
+    if manifest.get("format") != FORMAT:
+        return "the index was built by an older labchat"
+    changed, _, gone = _changes(settings, manifest)
+    names = sorted([rel for _, rel in changed] + gone)
+    if names:
+        return f"the corpus changed ({len(names)} file{'s' * (len(names) > 1)}: {', '.join(names[:3])})"
     return None
 
 
@@ -107,16 +143,13 @@ def current_report(settings: Settings) -> BuildReport | None:
     """The summary of an index that needs no work, found without loading any model; None if it does."""
     start = time.perf_counter()
     manifest = read_manifest(settings.index_dir)
-    if (manifest is None or manifest.get("embedder") != settings.embedder or "chunks" not in manifest
-            or staleness(settings)):
+    if manifest is None or manifest.get("embedder") != settings.embedder or staleness(settings):
         return None
     return BuildReport(len(manifest["files"]), manifest["chunks"], 0, time.perf_counter() - start)
 
 
 def load_index(settings: Settings, dim: int | None = None) -> Index:
-    """Load and verify; refuse an index built with another embedder or dimension."""
-    import faiss
-
+    """Open the index for searching; refuse one built with another embedder or dimension, or damaged."""
     manifest = read_manifest(settings.index_dir)
     if manifest is None:
         raise LabchatError(f"no index in {settings.index_dir}: run `labchat index` to build it")
@@ -125,16 +158,10 @@ def load_index(settings: Settings, dim: int | None = None) -> Index:
         raise LabchatError(
             f"the index in {settings.index_dir} was built with embedder {manifest.get('embedder')!r} "
             f"(dimension {manifest.get('dim')}), not {settings.embedder!r}: {REBUILD}")
-    data_dir = settings.index_dir / manifest["data"]
     try:
-        blobs = {name: (data_dir / name).read_bytes() for name in manifest["checksums"]}
-    except (OSError, KeyError) as err:
+        return Index(manifest, LocalStore(settings.index_dir, manifest))
+    except (KeyError, TypeError, ValueError) as err:
         raise LabchatError(f"the index in {settings.index_dir} is incomplete: {REBUILD}") from err
-    if any(digest(blob) != manifest["checksums"][name] for name, blob in blobs.items()):
-        raise LabchatError(f"the index in {settings.index_dir} is damaged: {REBUILD}")
-    chunks = [Chunk(**json.loads(line)) for line in blobs["chunks.jsonl"].decode().splitlines()]
-    vectors = faiss.deserialize_index(np.frombuffer(blobs["vectors.faiss"], dtype=np.uint8))
-    return Index(manifest=manifest, chunks=chunks, vectors=vectors)
 
 
 @contextmanager
@@ -152,102 +179,103 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
 
 def build_index(settings: Settings, embedder: Embedder, progress: bool = False,
                 notify: Callable[[str], None] = log.info) -> BuildReport:
-    """Re-embed only files whose hash changed, keep the rest, drop deleted files, then swap atomically."""
+    """Index the files that changed (or whose segments are damaged), keep the rest, drop deleted files,
+    then swap the manifest in one step. Interrupted (Ctrl-C, a kill), the previous index stays whole."""
     start = time.perf_counter()
     with _build_lock(settings.index_dir):
-        previous = _reusable(settings, embedder.dim)
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        parts: list[tuple[list[Chunk], np.ndarray | None]] = []
-        listing: dict[str, dict] = {"files": {}, "skipped": {}, "indexed_at": {}}
-        files, indexed_at = listing["files"], listing["indexed_at"]
-        for path in list_files(settings.corpus_dir):
-            rel = path.relative_to(settings.corpus_dir).as_posix()
-            source = read_file(path, settings.corpus_dir)
-            if isinstance(source, Skipped):
-                listing["skipped"][rel] = {"digest": _file_digest(path), "reason": source.reason}
-            elif previous and previous["files"].get(rel) == source.digest:
-                files[rel] = source.digest
-                if rel in previous["indexed_at"]:  # an index from before indexed_at was kept has none
-                    indexed_at[rel] = previous["indexed_at"][rel]
-                parts.append(previous["by_file"][rel])
+        try:
+            previous = read_manifest(settings.index_dir)
+        except LabchatError:
+            previous = None  # a garbled manifest: everything is indexed anew
+        key = _settings_key(settings, embedder.dim, embedder.chunk_vectors)
+        writer = LocalWriter(settings.index_dir, key, previous)
+        changed, same, gone = _changes(settings, writer.indexed())
+        for rel in gone:
+            writer.remove(rel)
+        for rel in same:
+            if writer.intact(rel):
+                writer.keep(rel, _stat(settings.corpus_dir / rel, time.time_ns()))
             else:
-                files[rel] = source.digest
-                indexed_at[rel] = now
-                parts.append((chunk_file(source, settings.chunk_chars), None))
-        fresh = [c for chunks, vectors in parts if vectors is None for c in chunks]
-        if fresh:
-            notify(f"embedding {len(fresh)} chunks from changed files")
-        new_vectors = iter(embedder.encode([c.search_text for c in fresh], progress))
-        chunks = [c for part_chunks, _ in parts for c in part_chunks]
-        matrix = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
-        for row, (position, vectors) in enumerate(_rows(parts)):
-            matrix[row] = next(new_vectors) if vectors is None else vectors[position]
-        _write(settings, embedder.dim, chunks, matrix, listing)
-    return BuildReport(len(files), len(chunks), len(fresh), time.perf_counter() - start)
+                changed.append((settings.corpus_dir / rel, rel))
+        if changed:
+            notify(f"indexing {len(changed)} changed file{'s' * (len(changed) > 1)}")
+        embedding = _Embedding(embedder, writer, settings, progress, sum(_size(p) for p, _ in changed))
+        with embedding.bar, ThreadPoolExecutor(max_workers=1) as writing:
+            # A file's segment is written while the next file is embedded: the writer's Python work runs
+            # while onnxruntime, which lets go of the GIL, computes (10% of a full build here).
+            pending: Future | None = None
+            for path, rel in changed:
+                read_at = time.time_ns()
+                source = read_file(path, settings.corpus_dir)
+                stat = _stat_or_none(path, read_at)
+                if isinstance(source, LargeFile):  # embedded part by part as it is read, and shown so
+                    if pending:
+                        pending.result()
+                    pending = None
+                    writer.put(rel, source.digest, stat, embedding.large_parts(source))
+                    continue
+                if isinstance(source, SourceFile):
+                    job = functools.partial(writer.put, rel, source.digest, stat, [embedding.part(source)])
+                else:
+                    job = functools.partial(writer.skip, rel, file_digest(path), stat, source.reason)
+                if pending:
+                    pending.result()
+                pending = writing.submit(job)
+                embedding.bar.update(_size(path))
+            if pending:
+                pending.result()
+        manifest = writer.commit()
+    return BuildReport(len(manifest["files"]), manifest["chunks"], embedding.embedded,
+                       time.perf_counter() - start)
 
 
-def _rows(parts: list[tuple[list[Chunk], np.ndarray | None]]) -> Iterator[tuple[int, np.ndarray | None]]:
-    """(position within its file, that file's old vectors or None) for every chunk, in order."""
-    for chunks, vectors in parts:
-        for i in range(len(chunks)):
-            yield i, vectors
-
-
-def _file_digest(path: Path) -> str:
+def _size(path: Path) -> int:
     try:
-        return digest(path.read_bytes())
+        return path.stat().st_size
     except OSError:
-        return ""
+        return 0
 
 
-def _reusable(settings: Settings, dim: int) -> dict | None:
-    """The previous build's chunks and vectors grouped by file, if it is compatible and readable."""
+def _stat_or_none(path: Path, read_at: int) -> tuple[int, int] | None:
     try:
-        old = load_index(settings, dim)
-    except LabchatError:
+        return _stat(path, read_at)
+    except OSError:
         return None
-    if old.manifest.get("chunking", {}) != _settings_key(settings, dim)["chunking"]:
-        return None
-    matrix = old.vectors.reconstruct_n(0, old.vectors.ntotal)
-    by_file: dict[str, tuple[list[Chunk], list[int]]] = {}
-    for row, chunk in enumerate(old.chunks):
-        group = by_file.setdefault(chunk.path, ([], []))
-        group[0].append(chunk)
-        group[1].append(row)
-    return {"files": old.manifest["files"], "indexed_at": old.manifest.get("indexed_at", {}),
-            "by_file": {p: (c, matrix[rows]) for p, (c, rows) in by_file.items()}}
 
 
-def _write(settings: Settings, dim: int, chunks: list[Chunk], matrix: np.ndarray,
-           listing: dict[str, dict]) -> None:
-    """`listing`: files with their hashes, skipped files with their hash and the reason, and when each file
-    was embedded (ISO 8601, UTC)."""
-    import faiss
+class _Embedding:
+    """Vectors for a file's chunks: the ones its previous version already had for the same text are kept,
+    each new text is embedded once. Counts what it embeds, and shows progress over the bytes to read."""
 
-    vectors = faiss.IndexFlatIP(dim)
-    vectors.add(matrix)
-    blobs = {
-        "chunks.jsonl": "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks).encode(),
-        "vectors.faiss": faiss.serialize_index(vectors).tobytes(),
-    }
-    index_dir = settings.index_dir
-    data = f"data-{uuid.uuid4().hex[:12]}"
-    staging = index_dir / f".{data}.tmp"
-    staging.mkdir()
-    for name, blob in blobs.items():
-        _write_durably(staging / name, blob)
-    staging.rename(index_dir / data)
-    manifest = {**_settings_key(settings, dim), "data": data, "chunks": len(chunks), **listing,
-                "checksums": {name: digest(blob) for name, blob in blobs.items()}}
-    _write_durably(index_dir / f".{MANIFEST}.tmp", json.dumps(manifest, indent=1).encode())
-    (index_dir / f".{MANIFEST}.tmp").replace(index_dir / MANIFEST)
-    for old in index_dir.glob("*data-*"):
-        if old.name != data:
-            shutil.rmtree(old, ignore_errors=True)
+    def __init__(self, embedder: Embedder, writer: LocalWriter, settings: Settings, progress: bool,
+                 total: int) -> None:
+        from tqdm import tqdm
 
+        self.embedder, self.writer, self.settings = embedder, writer, settings
+        self.embedded = 0
+        self.bar = tqdm(total=total, unit="B", unit_scale=True, desc="indexing", disable=not progress,
+                        dynamic_ncols=True)
 
-def _write_durably(path: Path, blob: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(blob)
-        handle.flush()
-        os.fsync(handle.fileno())
+    def part(self, source: SourceFile) -> tuple[list[Chunk], np.ndarray]:
+        """A file read whole: its chunks with their vectors."""
+        chunks = chunk_file(source, self.settings.chunk_chars)
+        return chunks, self._vectors(source.path, chunks)
+
+    def large_parts(self, source: LargeFile) -> Iterator[tuple[list[Chunk], np.ndarray]]:
+        """A large file's chunks with their vectors, PART_CHUNKS at a time, each embedded as it is read."""
+        stream = chunk_lines(source.path, source.lines(lambda block: self.bar.update(len(block))),
+                             self.settings.chunk_chars, source.metadata.get("title", ""))
+        for chunks in iter(lambda: list(islice(stream, PART_CHUNKS)), []):
+            yield chunks, self._vectors(source.path, chunks)
+
+    def _vectors(self, path: str, chunks: list[Chunk]) -> np.ndarray:
+        texts = [c.search_text for c in chunks]
+        known = self.writer.known_vectors(path, texts)
+        new = list(dict.fromkeys(t for t, v in zip(texts, known, strict=True) if v is None))
+        fresh = dict(zip(new, self.embedder.encode_chunks(new), strict=True)) if new else {}
+        self.embedded += sum(v is None for v in known)
+        self.bar.set_postfix_str(f"{self.embedded:,} chunks embedded", refresh=False)
+        vectors = np.zeros((len(texts), self.embedder.dim), dtype=np.float32)
+        for row, (text, vector) in enumerate(zip(texts, known, strict=True)):
+            vectors[row] = fresh[text] if vector is None else vector
+        return vectors

@@ -1,12 +1,15 @@
 """Read the corpus: find its files, decode text and repair mojibake, lift front matter into metadata, and
-have PDF, Word, PowerPoint and HTML files converted to markdown (`convert`)."""
+have PDF, Word, PowerPoint and HTML files converted to markdown (`convert`). A text file larger than
+PIECE_BYTES is read as a stream of lines (`LargeFile`), so that no file is too large to index."""
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+import itertools
 import logging
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,10 +31,13 @@ log = logging.getLogger(__name__)
 TEXT_SUFFIXES = (".md", ".markdown", ".txt")
 SUFFIXES = (*TEXT_SUFFIXES, *HTML_SUFFIXES, *DOCUMENT_SUFFIXES)
 """Only these are read; anything else in the corpus folder is left alone."""
-MAX_FILE_BYTES = 5_000_000
-"""Larger text files are skipped: embedding 5 MB of text takes minutes on a laptop CPU, 50 MB an hour."""
+PIECE_BYTES = 4_000_000
+"""A text file larger than this is not held whole: it is read as a stream of lines, twice (to hash it and
+find its title, then to cut it into chunks)."""
 MAX_DOCUMENT_BYTES = 50_000_000
-"""The same for PDF and Office files, whose bytes are mostly pictures and fonts rather than text."""
+"""Larger PDF, Office and HTML files are skipped: they are converted whole, by libraries that hold them in
+memory several times over (and a PDF's or a deck's bytes are mostly pictures and fonts)."""
+_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -76,15 +82,42 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_file(path: Path, corpus_dir: Path) -> SourceFile | Skipped:
+def file_digest(path: Path) -> str:
+    """The hash of a file's bytes, read a block at a time; "" for a file that cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return ""
+
+
+@dataclass(frozen=True)
+class LargeFile:
+    """A text file too large to hold whole: its lines are read again, decoded and repaired, when it is cut
+    into chunks (`lines`)."""
+
+    path: str
+    file: Path
+    digest: str
+    metadata: dict[str, str]
+
+    def lines(self, seen: Callable[[bytes], object] | None = None) -> Iterator[str]:
+        """The lines of its text after the front matter; each block of bytes read is handed to `seen`."""
+        return _body(_lines(self.file, seen))[1]
+
+
+def read_file(path: Path, corpus_dir: Path) -> SourceFile | LargeFile | Skipped:
     """Decode and repair a text file, or convert a document to markdown; Skipped, with a warning naming
     the file and the reason, when it cannot be read (an empty file is skipped without one)."""
     rel = path.relative_to(corpus_dir).as_posix()
     suffix = path.suffix.lower()
-    limit = MAX_DOCUMENT_BYTES if suffix in DOCUMENT_SUFFIXES else MAX_FILE_BYTES
     try:
-        if path.stat().st_size > limit:
-            return _skip(path, rel, f"larger than {limit // 1_000_000} MB; split it into smaller files")
+        size = path.stat().st_size
+        if suffix in TEXT_SUFFIXES and size > PIECE_BYTES:
+            return _large(path, rel)
+        if suffix not in TEXT_SUFFIXES and size > MAX_DOCUMENT_BYTES:
+            return _skip(path, rel, f"larger than {MAX_DOCUMENT_BYTES // 1_000_000} MB; split it into "
+                         "smaller files")
         data = path.read_bytes()
     except OSError as err:
         return _skip(path, rel, err.strerror or str(err))
@@ -93,13 +126,72 @@ def read_file(path: Path, corpus_dir: Path) -> SourceFile | Skipped:
             return _converted(rel, data, convert(data, suffix))
         text = decode(data)
         if text is None:
-            return _skip(path, rel, "not UTF-8 or UTF-16 text")
+            return _skip(path, rel, NOT_TEXT)
         if suffix in HTML_SUFFIXES:
             return _converted(rel, data, convert_html(text))
     except ConversionError as err:
         return _skip(path, rel, str(err))
     metadata, body = split_front_matter(repair_mojibake(text))
     return _source(rel, data, body, metadata)
+
+
+NOT_TEXT = "not UTF-8 or UTF-16 text"
+
+
+def _large(path: Path, rel: str) -> LargeFile | Skipped:
+    """Read a large text file once as a stream: its hash, whether it is text at all, its front matter and
+    the lone `# Title` (`_lone_title`) that the chunks' sections are named without."""
+    hasher = hashlib.sha256()
+    titles: list[str] = []
+    empty = True
+    try:
+        metadata, body = _body(_lines(path, hasher.update))
+        for line in body:
+            empty = empty and not line.strip()
+            if len(titles) < 2 and (match := _TITLE.match(line)):
+                titles.append(match.group(1).strip())
+    except UnicodeDecodeError:
+        return _skip(path, rel, NOT_TEXT)
+    except OSError as err:
+        return _skip(path, rel, err.strerror or str(err))
+    if empty:
+        return Skipped(rel, "empty")
+    if "title" not in metadata and len(titles) == 1:
+        metadata["title"] = titles[0]
+    return LargeFile(rel, path, hasher.hexdigest(), metadata)
+
+
+def _lines(path: Path, seen: Callable[[bytes], object] | None = None) -> Iterator[str]:
+    """The file's lines (without their "\n"), decoded as `decode` would and repaired, a block at a time
+    (each block also handed to `seen`); UnicodeDecodeError for bytes that are not text, NUL included."""
+    with open(path, "rb") as handle:
+        first = handle.read(_BLOCK)
+        utf16 = first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8-sig")()
+        rest = ""
+        block = first
+        while block:
+            if seen:
+                seen(block)
+            text = rest + decoder.decode(block)
+            if "\x00" in text:
+                raise UnicodeDecodeError("utf-8", block, 0, 1, "NUL character")
+            *complete, rest = text.split("\n")
+            yield from map(_repair_line, complete)
+            block = handle.read(_BLOCK)
+        yield _repair_line(rest + decoder.decode(b"", final=True))
+
+
+def _body(lines: Iterator[str]) -> tuple[dict[str, str], Iterator[str]]:
+    """Front matter (as `split_front_matter` reads it, within the first lines) and the lines after it."""
+    head = list(itertools.islice(lines, _FRONT_MATTER_LINES))
+    metadata, body = split_front_matter("\n".join(head))
+    kept = body.split("\n") if body or not head else []
+    return metadata, itertools.chain(kept, lines)
+
+
+_FRONT_MATTER_LINES = 200
+_TITLE = re.compile(r"^# (.+)$")
 
 
 def _skip(path: Path, rel: str, reason: str) -> Skipped:
@@ -146,7 +238,11 @@ def repair_mojibake(text: str) -> str:
     `❌` and `函数` broken. A line is re-decoded only when its characters all map back to Mac Roman
     bytes that form valid UTF-8, which ordinary text (accented or Chinese) never does.
     """
-    return "\n".join(ftfy.fix_encoding(_undo_mac_roman(line)) for line in text.split("\n"))
+    return "\n".join(map(_repair_line, text.split("\n")))
+
+
+def _repair_line(line: str) -> str:
+    return ftfy.fix_encoding(_undo_mac_roman(line))
 
 
 def _undo_mac_roman(line: str) -> str:

@@ -7,20 +7,19 @@ the other content words of a question say what is asked about it (licence, exper
 
 from __future__ import annotations
 
-import itertools
+import functools
 import math
 import re
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from labchat.chunking import Chunk
+from labchat.lexicon import ANYWHERE, PAIR, RAW_WORD, RUNNING, TOKEN, WORD, Lexicon
 from labchat.retrieve import tokenize
 
-_RAW_WORD = re.compile(r"[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 _ORDINAL = re.compile(rf"\b({'|'.join(_ORDINALS)})\b")
@@ -53,102 +52,61 @@ _RELATIVE_TIME = re.compile(r"\b(?:last|this|past|coming)\s+(?:year|quarter|mont
 """Time counted from the day of asking ("its revenue last year"): no document knows when that is."""
 
 
-def _running_words(text: str) -> Iterator[str]:
-    """The words of running text: not those opening a line, sentence, list item or cell, nor the words of a
-    "Title Case Label:" or a table's header row, where any word is capitalised."""
-    lines = text.split("\n")
-    for i, line in enumerate(lines):
-        if line.lstrip().startswith("|") and i + 1 < len(lines) and set(lines[i + 1].strip()) <= set("|-: "):
-            continue
-        label = _LABEL.match(line)
-        for match in _RAW_WORD.finditer(line, label.end() if label else 0):
-            word = match.group()
-            before = line[max(0, match.start() - 3):match.start()].rstrip(" *_`\"\u201c(")
-            if any(ch.isdigit() for ch in word) or (before and before[-1] not in ".:;!?|-\u2022#>"):
-                yield word
-
-
-_LABEL = re.compile(r"^[\s\-*#>\d.]*(?:\*\*)?[A-Z][\w\-.&/']*(?:\s+[A-Za-z&][\w\-.&/']*){0,5}(?:\*\*)?:")
-
-
-class _Capitals:
-    """How often each word (lower-cased) is written capitalised or with digits."""
-
-    def __init__(self) -> None:
-        self.seen: Counter[str] = Counter()
-        self.capitalised: Counter[str] = Counter()
-
-    def count(self, words: Iterable[str]) -> None:
-        for word in words:
-            self.seen[word.lower()] += 1
-            self.capitalised[word.lower()] += word[0].isupper() or any(ch.isdigit() for ch in word)
-
-    def shares(self) -> dict[str, float]:
-        return {w: self.capitalised[w] / n for w, n in self.seen.items()}
-
-
 class Vocabulary:
-    """The corpus's words: how rare each is (IDF over chunks) and whether the corpus writes it as a name."""
+    """The corpus's words: how rare each is (IDF over chunks) and whether the corpus writes it as a name.
 
-    def __init__(self, chunks: Iterable[Chunk]) -> None:
-        df: Counter[str] = Counter()
-        running, anywhere = _Capitals(), _Capitals()
-        words: set[str] = set()
-        pairs: set[str] = set()  # two words the corpus writes side by side: not to be joined
-        n = 0
-        for chunk in chunks:
-            n += 1
-            df.update(set(tokenize(chunk.search_text)))
-            raw = [w.lower() for w in _RAW_WORD.findall(chunk.search_text)]
-            words.update(raw)
-            pairs.update(f"{a} {b}" for a, b in itertools.pairwise(raw))
-            running.count(_running_words(chunk.text))
-            anywhere.count(_RAW_WORD.findall(chunk.text))
-        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
-        self.unknown_idf = math.log(1 + max(n, 1))
-        # a compound only ever seen opening a line or in a label ("Yi-Lightning: ...") is judged where it
-        # stands; a plain word seen only in labels ("Company Name Origin:") is not a name
-        compounds = {w: s for w, s in anywhere.shares().items() if re.search(r"[\d\-.]", w)}
-        self._name_share = {**compounds, **running.shares()}
-        self._words = words
-        self._pairs = pairs
-        # one spelling per stem, the shortest: what a misspelt word is corrected to ("lenght" -> length)
-        spelling: dict[str, str] = {}
-        for word in sorted(words, key=len):
-            if (stems := tokenize(word)) and len(stems) == 1:
-                spelling.setdefault(stems[0], word)
-        self._spelling = spelling
-        self._stems = list(spelling)
+    Read from the corpus's counts (`lexicon.Lexicon`) a word at a time: nothing is built at start-up.
+    """
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self.unknown_idf = math.log(1 + max(lexicon.chunks, 1))
+        self._count = functools.lru_cache(maxsize=1 << 16)(lexicon.count)
+
+    @classmethod
+    def of(cls, chunks: Sequence[Chunk]) -> Vocabulary:
+        return cls(Lexicon.of(chunks))
 
     def weight(self, token: str) -> float:
-        return self.idf.get(token, self.unknown_idf)
+        df = self._count(TOKEN, token)[0]
+        return math.log(1 + self.lexicon.chunks / df) if df else self.unknown_idf
 
     def known(self, token: str) -> bool:
-        return token in self.idf
+        return self._count(TOKEN, token)[0] > 0
 
     def known_word(self, word: str) -> bool:
-        return word.lower() in self._words
+        return self._count(WORD, word.lower())[0] > 0
 
     def is_name(self, word: str, share: float = 0.5) -> bool:
         """A word the corpus mostly writes capitalised or with digits (Tencent, Step-2, but not "holds" for
-        "Holdings"); Chinese counts as a name. Words the corpus never uses are names only with digits."""
+        "Holdings"); Chinese counts as a name. Words the corpus never uses are names only with digits.
+
+        Its share in running text decides; a compound only ever seen opening a line or in a label
+        ("Yi-Lightning: ...") is judged where it stands; a plain word seen only in labels ("Company Name
+        Origin:") is not a name."""
         word = word.lower()
         if word and word[0] >= "\u3400":
             return True
-        return self._name_share.get(word, 1.0 if any(ch.isdigit() for ch in word) else 0.0) >= share
+        seen, capitalised = self._count(RUNNING, word)
+        if not seen and re.search(r"[\d\-.]", word):
+            seen, capitalised = self._count(ANYWHERE, word)
+        if not seen:
+            return (1.0 if any(ch.isdigit() for ch in word) else 0.0) >= share
+        return capitalised / seen >= share
 
     def names(self, text: str) -> list[str]:
         """The words of `text` the corpus writes as names, in order."""
-        return [w for w in _RAW_WORD.findall(text) if self.known_word(w) and self.is_name(w)]
+        return [w for w in RAW_WORD.findall(text) if self.known_word(w) and self.is_name(w)]
 
     def correct(self, text: str) -> str:
-        """Casual typing made searchable: shorthand spelled out, misspelt words replaced by the corpus's."""
+        """Casual typing made searchable: shorthand spelled out, misspelt words replaced by the corpus's
+        (one spelling per stem, the shortest: "lenght" -> length)."""
         def fix(match: re.Match[str]) -> str:
             word = match.group()
             lower = word.lower()
             if lower in _ABBREVIATIONS:
                 return _ABBREVIATIONS[lower]
-            known = lower in self._words or all(map(self.known, tokenize(lower)))
+            known = self.known_word(lower) or all(map(self.known, tokenize(lower)))
             if len(lower) < 5 or known or sum(ch.isalpha() for ch in lower) < 5:
                 return word  # a number, a version ("v2.5") or a short word: one slip would be another word
             stems = tokenize(lower)
@@ -156,27 +114,32 @@ class Vocabulary:
                 return word
             best = process.extractOne(stems[0], self._stems, scorer=DamerauLevenshtein.normalized_similarity,
                                       score_cutoff=FUZZY_CUTOFF)
-            return self._spelling[best[0]] if best else word
+            return self.lexicon.spellings[best[0]] if best else word
 
-        return self._compounds(_RAW_WORD.sub(fix, text))
+        return self._compounds(RAW_WORD.sub(fix, text))
+
+    @functools.cached_property
+    def _stems(self) -> list[str]:
+        """The corpus's stems, for the fuzzy match: read from its files the first time a word is unknown."""
+        return list(self.lexicon.spellings)
 
     def _compounds(self, text: str) -> str:
         """Two words the corpus writes as one ("spin off" -> spinoff) or hyphenated ("deep dive",
         "deepdive" -> deep-dive) are written its way."""
         def hyphen(match: re.Match[str]) -> str:
             word = match.group()
-            if word.lower() in self._words or len(word) < 6:
+            if self.known_word(word) or len(word) < 6:
                 return word
             return next((f"{word[:i]}-{word[i:]}" for i in range(3, len(word) - 2)
-                         if f"{word[:i]}-{word[i:]}".lower() in self._words), word)
+                         if self.known_word(f"{word[:i]}-{word[i:]}")), word)
 
         words = re.sub(r"\b[A-Za-z]+\b", hyphen, text).split(" ")
         out: list[str] = []
         for word in words:
             last = out[-1] if out else ""
-            if last.isalpha() and word.isalpha() and f"{last} {word}".lower() not in self._pairs:
+            if last.isalpha() and word.isalpha() and not self._count(PAIR, f"{last} {word}".lower())[0]:
                 forms = (f"{last}{word}", f"{last}-{word}")
-                joined = next((j for j in forms if j.lower() in self._words), None)
+                joined = next((j for j in forms if self.known_word(j)), None)
                 if joined:
                     out[-1] = joined
                     continue
@@ -233,7 +196,7 @@ def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Que
     answer_type = "compare" if options(text) else next(
         (name for name, pattern in _TYPE_PATTERNS if re.search(pattern, lower)), "other")
     tokens = set(tokenize(text))
-    words = [*_RAW_WORD.findall(text), *_CJK.findall(text)]
+    words = [*RAW_WORD.findall(text), *_CJK.findall(text)]
     subject = frozenset(t for word in words if vocabulary.is_name(word) for t in tokenize(word)) & tokens
     volatile = bool(VOLATILE.intersection(re.findall(r"[a-z\-]+", lower)) or _RELATIVE_TIME.search(lower))
     place = _ORDINAL.search(lower)

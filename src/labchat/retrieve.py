@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import Stemmer
 
 from labchat.chunking import Chunk
-from labchat.embed import Embedder
-from labchat.index import Index
+
+if TYPE_CHECKING:
+    from labchat.embed import Embedder
+    from labchat.store import Store
 
 _WORD = re.compile(r"[a-z0-9]+(?:[./\-][a-z0-9]+)*|[\u3400-\u4dbf\u4e00-\u9fff]+")
 STOPWORDS = frozenset(
@@ -62,45 +64,33 @@ class Hit:
 
 
 class Retriever:
-    """Holds the FAISS index and a BM25 index over the same chunk texts (heading path included)."""
+    """Dense (the embedder's cosine) and lexical (BM25) search of a store, fused."""
 
-    def __init__(self, index: Index, embedder: Embedder) -> None:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
-        self.chunks = index.chunks
-        self.vectors = index.vectors
+    def __init__(self, store: Store, embedder: Embedder) -> None:
+        self.store = store
         self.embedder = embedder
-        self.bm25 = bm25s.BM25()
-        self.bm25.index([tokenize(c.search_text) or ["\x00"] for c in self.chunks], show_progress=False)
-        self.vocab = set(self.bm25.vocab_dict)
-
-    def dense(self, question: str) -> np.ndarray:
-        """Cosine similarity of the question to every chunk."""
-        query = self.embedder.encode([question])
-        scores, ids = self.vectors.search(query, len(self.chunks))
-        out = np.zeros(len(self.chunks), dtype=np.float32)
-        out[ids[0]] = scores[0]
-        return out
-
-    def lexical(self, question: str) -> np.ndarray:
-        tokens = [t for t in tokenize(question) if t in self.vocab]
-        if not tokens:
-            return np.zeros(len(self.chunks), dtype=np.float32)
-        return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
 
     def search(self, question: str, k: int = 8) -> list[Hit]:
-        """Both scores scaled to 0..1 over the corpus, then mixed; higher is better."""
-        if not self.chunks:
+        """Both scores scaled to 0..1 over the corpus, then mixed; higher is better.
+
+        Only the chunks holding a word of the question and the k best by meaning are scored together: any
+        other chunk scores 0 lexically and no more than the k-th by meaning, so it cannot rank in the top k.
+        """
+        if not len(self.store):
             return []
-        dense, lexical = _unit(self.dense(question)), _unit(self.lexical(question))
-        fused = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical
-        order = np.argsort(-fused, kind="stable")[:k]
-        return [Hit(self.chunks[i], float(fused[i])) for i in order if fused[i] > 0]
+        lexical = self.store.search_lexical(tokenize(question))
+        dense = self.store.search_dense(self.embedder.encode([question])[0], k, lexical.ids)
+        words = np.zeros(len(dense.ids), dtype=np.float32)
+        words[np.searchsorted(dense.ids, lexical.ids)] = lexical.values
+        fused = DENSE_WEIGHT * _unit(dense.values, dense.low) + (1 - DENSE_WEIGHT) * _unit(words, lexical.low)
+        order = [i for i in np.argsort(-fused, kind="stable")[:k] if fused[i] > 0]
+        return [Hit(chunk, float(fused[i])) for chunk, i in zip(self.store.chunks(dense.ids[order]), order,
+                                                                strict=True)]
 
 
-def _unit(scores: np.ndarray) -> np.ndarray:
-    low, high = float(scores.min()), float(scores.max())
+def _unit(scores: np.ndarray, low: float) -> np.ndarray:
+    """Scores scaled by the corpus's lowest and highest (the highest is among them)."""
+    high = float(scores.max())
     if high > low:
         return (scores - low) / (high - low)
     return (scores > 0).astype(scores.dtype)  # one chunk, or all alike: each that matches at all is best

@@ -82,7 +82,7 @@ def corpus_tabs(settings: Settings, live: LiveIndex, tabs: gr.Tabs, status: gr.H
     sources.click(open_source, [shown], [document, tabs], api_visibility="private")
 
     def follow(seen: str) -> tuple:
-        now = f"{live.pipeline.finder.index.manifest['data']} {live.updated}"
+        now = f"{live.pipeline.finder.index.manifest['build']} {live.updated}"
         if now == seen:
             return (gr.skip(),) * (2 + len(outputs))
         return _status_html(live), now, *redraw()

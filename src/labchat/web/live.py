@@ -22,9 +22,10 @@ from types import TracebackType
 
 from labchat.errors import LabchatError
 from labchat.find import Finder
-from labchat.index import MANIFEST, build_index, load_index, staleness
+from labchat.index import build_index, load_index, staleness
 from labchat.pipeline import Pipeline
 from labchat.settings import Settings
+from labchat.store import MANIFEST
 from labchat.web.library import PARTIAL
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class LiveIndex:
             except LabchatError as err:
                 self._say(f"Index not updated: {err}")
                 raise
-            if index.manifest["data"] != old.index.manifest["data"]:
+            if index.manifest.get("build") != old.index.manifest.get("build"):
                 self.pipeline.finder = Finder(settings, models=old.picker.models, embedder=old.embedder,
                                               index=index)
                 self._say(describe(old.index.manifest, index.manifest))
