@@ -69,7 +69,16 @@ class Store(Protocol):
     def chunks(self, ids: Iterable[int]) -> list[Chunk]: ...
 
     def search_dense(self, vector: np.ndarray, k: int, among: np.ndarray) -> Scores:
-        """Inner products with `vector` of the k best chunks and of the chunks `among`."""
+        """The k best chunks by FAISS's flat inner-product index, the chunks `among` by their vectors, and
+        the lowest score as FAISS's best for the opposite vector (what the fusion scales by): two scans,
+        where asking FAISS for every chunk sorted took 0.42 s at 240,000 chunks."""
+        if not self.size:
+            return Scores(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), 0.0)
+        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        _, best = self.dense.search(query, min(k, self.size))
+        lowest, _ = self.dense.search(-query, 1)
+        ids = np.union1d(best[0][best[0] >= 0], among).astype(np.int64)
+        return Scores(ids, self.vectors[ids] @ query[0], float(-lowest[0, 0]))
 
     def search_lexical(self, tokens: Sequence[str]) -> Scores:
         """BM25 scores of the chunks holding any of the (search) tokens."""
@@ -162,6 +171,10 @@ class LocalStore:
                                           data["chunks"].tobytes(), data["words"].tobytes()))
             offset += entry["chunks"]
         self.offsets = np.array([s.offset for s in self.segments], dtype=np.int64)
+        import faiss  # here, not at the top: `labchat --help` and `index` need not load it
+
+        self.dense = faiss.IndexFlatIP(manifest["dim"])
+        self.dense.add(self.vectors)
         self.mean_length = manifest["length"] / max(self.size, 1)
         self.lexicon = Lexicon(_tables(index_dir, manifest["words"]), self.size, self._file_words)
         self._parsed = functools.lru_cache(maxsize=256)(self._parse)
