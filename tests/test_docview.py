@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from types import SimpleNamespace
 from typing import cast
 
@@ -11,11 +12,17 @@ import pytest
 from labchat.chunking import Chunk
 from labchat.evidence import Passage, sentences
 from labchat.index import Index
-from labchat.web.docview import documents_html, find_passage, locate, passage_html
+from labchat.web.docview import documents_html, find_passage, passage_html
 
 TABLE = "| Round | Amount |\n|---|---|\n| Series A | $50M |\n| Series B | **$691M** |"
 LIST = "Step-2 strengths:\n- Creativity: Strong\n- Reasoning: `very` strong"
 PROSE = "Baichuan was founded in 2023\nby Wang Xiaochuan, formerly of\nSogou."
+
+
+def locate(passage: str, text: str) -> tuple[int, int] | None:
+    """Where `find_passage` marks the passage in a document of one chunk, `text`."""
+    here, span = find_passage([Chunk("a.md", "Lab", text)], Passage(1, "a.md", "Lab", passage, 0.5))
+    return span if here is not None else None
 
 
 @pytest.mark.parametrize("text", [TABLE, LIST, PROSE])
@@ -34,8 +41,11 @@ def test_a_table_row_is_marked_without_the_rows_between_it_and_its_header() -> N
 
 
 def _index(chunks: list[Chunk], files: dict[str, str], **manifest: dict) -> Index:
-    """What docview reads of an index: its manifest and its chunks."""
-    return cast(Index, SimpleNamespace(manifest={"files": files, **manifest}, chunks=chunks))
+    """What docview reads of an index: its chunks, and its manifest with each file's segments as the store
+    writes them (one per file here)."""
+    segments = {path: [{"chunks": n}] for path, n in Counter(c.path for c in chunks).items()}
+    listing = {"files": files, "segments": segments, "chunks": len(chunks), **manifest}
+    return cast(Index, SimpleNamespace(manifest=listing, chunks=chunks))
 
 
 def test_a_passage_opens_in_its_document_marked_and_escaped() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections import Counter
 from datetime import datetime
 
 from labchat.chunking import PATH_SEPARATOR, Chunk
@@ -49,15 +48,15 @@ def documents_html(index: Index, corpus_name: str) -> str:
     """The indexed files with their chunk counts and when each was embedded, then the skipped files and
     why."""
     esc = html.escape
-    manifest = index.manifest
-    counts = Counter(chunk.path for chunk in index.chunks)
+    manifest = index.manifest  # the chunk counts are in it: no segment need be read to list the files
+    counts = {path: sum(entry["chunks"] for entry in listed) for path, listed in manifest["segments"].items()}
     when = manifest.get("indexed_at", {})
     rows = "".join(f'<tr data-path="{esc(path)}"><td>{esc(path)}</td><td class="lc-n">{counts[path]}</td>'
                    f'<td class="lc-when">{_local_time(when.get(path))}</td></tr>'
                    for path in sorted(manifest["files"]))
     files = len(manifest["files"])
     out = (f'<div class="lc-docs"><p>{files} document{"s" * (files != 1)} in '
-           f"<code>{esc(corpus_name)}/</code>, {len(index.chunks)} chunks.</p>"
+           f"<code>{esc(corpus_name)}/</code>, {manifest['chunks']} chunks.</p>"
            '<table class="lc-table" id="lc-files"><thead><tr><th>Document</th><th>Chunks</th>'
            f"<th>Indexed</th></tr></thead><tbody>{rows}</tbody></table>")
     skipped = manifest.get("skipped", {})
@@ -109,9 +108,14 @@ def _crumbs(section: str) -> str:
 
 
 def find_passage(chunks: list[Chunk], passage: Passage) -> tuple[int | None, tuple[int, int]]:
-    """Which chunk holds the passage and where its words stand in it. The whole passage is looked for in
-    every chunk (those of its section first) before any part of it: "Creativity: Strong" is found under
-    its own label, not in an earlier chunk that merely says "Strong". (None, (0, 0)) when none holds it."""
+    """Which chunk holds the passage and where its words stand in it, whatever markup, spacing or line
+    breaks lie between. (None, (0, 0)) when none holds it.
+
+    The whole passage is looked for in every chunk (those of its section first) before any part of it:
+    "Creativity: Strong" is found under its own label, not in an earlier chunk that merely says "Strong".
+    A table row or list item is a passage with its header or label in front; where the whole would
+    stretch over other rows, the part after the header is marked instead.
+    """
     order = sorted(range(len(chunks)), key=lambda i: chunks[i].section != passage.section)
     loose = None
     for start in _starts(passage.text):
@@ -121,21 +125,6 @@ def find_passage(chunks: list[Chunk], passage: Passage) -> tuple[int | None, tup
                 return i, span
             loose = loose or (span and (i, span))
     return loose or (None, (0, 0))
-
-
-def locate(passage: str, text: str) -> tuple[int, int] | None:
-    """Where the passage's words stand in `text`, whatever markup, spacing or line breaks lie between.
-
-    A table row or list item is a passage with its header or label in front; where the whole would
-    stretch over other rows, the part after the header is marked instead.
-    """
-    loose = None
-    for start in _starts(passage):
-        span, tight = _match(passage, start, text)
-        if span is not None and tight:
-            return span
-        loose = loose or span
-    return loose
 
 
 def _starts(passage: str) -> list[int]:
