@@ -28,12 +28,14 @@ _PRONOUN = re.compile(r"\b(?:it|its|they|them|their|he|him|his|she|her|this|that
 _DEFINITE = re.compile(r"\bthe\s+(?:same\s+)?(?:company|companies|group|firm|organi[sz]ation|lab|startup|"
                        r"team|model|product|project|series|library|tool|service)\b", re.IGNORECASE)
 """A general noun after "the" names what was just talked about ("What does the group lack?")."""
-_ELLIPSIS = re.compile(r"^\s*(?:(?:and|or|also|but)\b|(?:how|what) about\b|那|还有)|呢\s*[?\uff1f]?\s*$",
-                       re.IGNORECASE)
-_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+_LEADING = r"(?:and|or|also|but)\b|(?:how|what) about\b"
+"""English words opening an ellipsis ("And Zhipu?", "What about maths?")."""
+_ELLIPSIS = re.compile(rf"^\s*(?:{_LEADING}|那|还有)|呢\s*[?\uff1f]?\s*$", re.IGNORECASE)
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+"""English ordinals, first to tenth: a place in a list (here, and in `question.analyse`)."""
 _CHINESE_NUMBERS = "一二三四五六七八九十"
 _ORDINAL = re.compile(
-    rf"\bthe\s+({'|'.join(_ORDINALS)}|last)"
+    rf"\bthe\s+({'|'.join(ORDINALS)}|last)"
     r"(?:\s+one\b|\s+of\s+(?:them\b|th[oe]se\b(?:\s+[a-z]+\b)?)|(?=\s*(?:[?.!,]|$)))"
     rf"|第([{_CHINESE_NUMBERS}]|\d+)\s*[个家位款项种名条]?", re.IGNORECASE)
 """A place in a list: "the second one", "the first of those (sizes)", "And the fourth?", 第二个.
@@ -54,8 +56,7 @@ _FUNCTION_WORDS = frozenset(
     "why how is are was were be been do does did has have had can could will would should may might its it "
     "their they them this that these those there his her he she than then also so s".split())
 """English words that only hold a question together: never the phrase a follow-up replaces."""
-_ELLIPSIS_WORDS = re.compile(r"^\s*(?:(?:and|or|also|but)\b|(?:how|what) about\b)\s*|[?.!\s]+$",
-                             re.IGNORECASE)
+_ELLIPSIS_WORDS = re.compile(rf"^\s*(?:{_LEADING})\s*|[?.!\s]+$", re.IGNORECASE)
 _QUESTION_WORD = re.compile(
     r"\b(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did)\b", re.IGNORECASE)
 _LONGEST_SPAN = 3
@@ -223,7 +224,7 @@ def _edge(words: list[str], width: int, is_name: Callable[[str], bool], *, at_en
 def _nth(items: list[str], place: re.Match[str]) -> str | None:
     english, chinese = (group and group.lower() for group in place.groups())
     if english:
-        n = len(items) if english == "last" else _ORDINALS.index(english) + 1
+        n = len(items) if english == "last" else ORDINALS.index(english) + 1
     else:
         n = _CHINESE_NUMBERS.index(chinese) + 1 if chinese in _CHINESE_NUMBERS else int(chinese)
     return items[n - 1] if 0 < n <= len(items) else None

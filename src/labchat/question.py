@@ -17,12 +17,12 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from labchat.chunking import Chunk
+from labchat.conversation import ORDINALS
 from labchat.lexicon import ANYWHERE, PAIR, RAW_WORD, RUNNING, TOKEN, WORD, Lexicon
 from labchat.retrieve import tokenize
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
-_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
-_ORDINAL = re.compile(rf"\b({'|'.join(_ORDINALS)})\b")
+_ORDINAL = re.compile(rf"\b({'|'.join(ORDINALS)})\b")
 _ABBREVIATIONS = {
     "ppl": "people", "yrs": "years", "yr": "year", "mkt": "market", "govt": "government", "co": "company",
     "info": "information", "approx": "approximately", "org": "organization", "hq": "headquarters",
@@ -200,5 +200,5 @@ def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Que
     subject = frozenset(t for word in words if vocabulary.is_name(word) for t in tokenize(word)) & tokens
     volatile = bool(VOLATILE.intersection(re.findall(r"[a-z\-]+", lower)) or _RELATIVE_TIME.search(lower))
     place = _ORDINAL.search(lower)
-    ordinal = _ORDINALS.index(place.group(1)) + 1 if place else 0
+    ordinal = ORDINALS.index(place.group(1)) + 1 if place else 0
     return Question(text, answer_type, subject, frozenset(tokens - subject), volatile, ordinal, untranslated)
