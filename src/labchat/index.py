@@ -200,7 +200,7 @@ def build_index(settings: Settings, embedder: Embedder, progress: bool = False,
         embedding = _Embedding(embedder, writer, settings, progress, sum(_size(p) for p, _ in changed))
         with embedding.bar, ThreadPoolExecutor(max_workers=1) as writing:
             # A file's segment is written while the next file is embedded: the writer's Python work runs
-            # while onnxruntime, which lets go of the GIL, computes (10% of a full build here).
+            # while onnxruntime, which lets go of the GIL, computes.
             pending: Future | None = None
             for path, rel in changed:
                 read_at = time.time_ns()

@@ -33,7 +33,7 @@ import numpy as np
 
 from labchat.chunking import Chunk
 from labchat.errors import LabchatError
-from labchat.lexicon import TOKEN, FileWords, Lexicon, Table, count_words, key
+from labchat.lexicon import LISTS, TOKEN, Lexicon, Table, count_words, key
 from labchat.postings import Postings, bm25
 from labchat.retrieve import tokenize
 
@@ -136,7 +136,8 @@ class _Segment:
     postings: Postings
     chunks: bytes
     """Its chunks as JSON lines, parsed when one of them is asked for."""
-    words: bytes
+    lists: dict[str, bytes]
+    """Its word lists (`lexicon.LISTS`) as JSON, parsed when first needed."""
 
 
 class LocalStore:
@@ -152,16 +153,16 @@ class LocalStore:
         offset = 0
         for _, entry in entries:
             file = _segment_file(index_dir, entry["name"])
-            data = _load(file, ("vectors", "chunks", "words", *_POSTINGS))
+            data = _load(file, ("vectors", "chunks", *LISTS, *_POSTINGS))
             if data["vectors"].shape != (entry["chunks"], manifest["dim"]):
                 raise LabchatError(f"the index in {index_dir} is damaged ({file.name}): {REBUILD}")
             self.vectors[offset:offset + entry["chunks"]] = data["vectors"]
             self.segments.append(_Segment(offset, Postings(**{f: data[f] for f in _POSTINGS}),
-                                          data["chunks"].tobytes(), data["words"].tobytes()))
+                                          data["chunks"].tobytes(), {k: data[k].tobytes() for k in LISTS}))
             offset += entry["chunks"]
         self.offsets = np.array([s.offset for s in self.segments], dtype=np.int64)
         self.mean_length = manifest["length"] / max(self.size, 1)
-        self.lexicon = Lexicon(_tables(index_dir, manifest["words"]), self.size, self._file_words)
+        self.lexicon = Lexicon(_tables(index_dir, manifest["words"]), self.size, self._lists)
         self._parsed = functools.lru_cache(maxsize=256)(self._parse)
 
     def __len__(self) -> int:
@@ -197,11 +198,9 @@ class LocalStore:
         ids = np.flatnonzero(scores)
         return Scores(ids, scores[ids], float(scores.min()) if self.size else 0.0)
 
-    def _file_words(self) -> Iterator[FileWords]:
+    def _lists(self, kind: str) -> Iterator:
         for segment in self.segments:
-            words = json.loads(segment.words)
-            yield FileWords(Table.empty(), words["spellings"], [tuple(a) for a in words["aliases"]],
-                            words["titles"])
+            yield json.loads(segment.lists[kind])
 
 
 _POSTINGS = ("terms", "starts", "rows", "freqs", "lengths")
@@ -239,6 +238,8 @@ class LocalWriter:
         self.stat: dict[str, list[int]] = dict(base.get("stat", {}))
         self.segments: dict[str, list[dict]] = dict(base.get("segments", {}))
         (index_dir / "segments").mkdir(parents=True, exist_ok=True)
+        self._known_keys = functools.lru_cache(maxsize=1)(self._keys_of)
+        self._old_vectors = functools.lru_cache(maxsize=2)(self._vectors_of)
 
     def indexed(self) -> dict:
         return self.previous or {"files": {}, "skipped": {}, "stat": {}, "segments": {}}
@@ -287,13 +288,29 @@ class LocalWriter:
 
     def known_vectors(self, path: str, texts: Sequence[str]) -> list[np.ndarray | None]:
         """Looked up by the hash of the search text in the file's previous segments; a segment that cannot
-        be read just means its chunks are embedded again."""
-        known: dict[int, np.ndarray] = {}
+        be read just means its chunks are embedded again. A large file asks part by part: the keys of all
+        its old parts are read once, the vectors of an old part when one of its texts is asked for."""
+        where = self._known_keys(path)
+        found: list[np.ndarray | None] = []
+        for text in texts:
+            name, row = where.get(_text_key(text), (None, 0))
+            vectors = self._old_vectors(name) if name else None
+            found.append(None if vectors is None else vectors[row])
+        return found
+
+    def _keys_of(self, path: str) -> dict[int, tuple[str, int]]:
+        where: dict[int, tuple[str, int]] = {}
         for entry in (self.previous or {}).get("segments", {}).get(path, []):
             with suppress(LabchatError):
-                data = _load(_segment_file(self.index_dir, entry["name"]), ("text_keys", "vectors"))
-                known.update(zip(data["text_keys"].tolist(), data["vectors"], strict=True))
-        return [known.get(_text_key(t)) for t in texts]
+                keys = _load(_segment_file(self.index_dir, entry["name"]), ("text_keys",))["text_keys"]
+                where.update((k, (entry["name"], row)) for row, k in enumerate(keys.tolist()))
+        return where
+
+    def _vectors_of(self, name: str) -> np.ndarray | None:
+        try:
+            return _load(_segment_file(self.index_dir, name), ("vectors",))["vectors"]
+        except LabchatError:
+            return None
 
     def _write_segment(self, name: str, chunks: list[Chunk], vectors: np.ndarray) -> int:
         """Write one segment durably under its final name; returns its chunks' length in tokens."""
@@ -301,11 +318,10 @@ class LocalWriter:
         postings = Postings.of(tokens)
         words = count_words(chunks, tokens)
         lines = "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks)
-        listed = {"spellings": words.spellings, "aliases": words.aliases, "titles": words.titles}
         arrays = {
             "vectors": np.asarray(vectors, dtype=np.float32).reshape(len(chunks), self.settings_key["dim"]),
             "chunks": np.frombuffer(lines.encode(), dtype=np.uint8),
-            "words": np.frombuffer(json.dumps(listed, ensure_ascii=False).encode(), dtype=np.uint8),
+            **{kind: _json_bytes(getattr(words, kind)) for kind in LISTS},
             "text_keys": np.array([_text_key(c.search_text) for c in chunks], dtype=np.uint64),
             "table_keys": words.table.keys, "table_counts": words.table.counts,
             **vars(postings),
@@ -357,6 +373,10 @@ class LocalWriter:
                     file.unlink(missing_ok=True)
         for old in self.index_dir.glob("*data-*"):  # labchat's first index format: one folder per build
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _json_bytes(value: object) -> np.ndarray:
+    return np.frombuffer(json.dumps(value, ensure_ascii=False).encode(), dtype=np.uint8)
 
 
 def _save(target: Path, arrays: dict[str, np.ndarray]) -> None:
