@@ -34,7 +34,7 @@ from labchat.embed import Embedder
 from labchat.errors import LabchatError
 from labchat.ingest import LargeFile, SourceFile, file_digest, list_files, read_file
 from labchat.settings import Settings
-from labchat.store import REBUILD, LocalStore, LocalWriter, read_manifest
+from labchat.store import MANIFEST, REBUILD, LocalStore, LocalWriter, damaged, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,12 @@ def staleness(settings: Settings) -> str | None:
     names = sorted([rel for _, rel in changed] + gone)
     if names:
         return f"the corpus changed ({len(names)} file{'s' * (len(names) > 1)}: {', '.join(names[:3])})"
+    try:
+        broken = damaged(settings.index_dir, manifest)
+    except (KeyError, TypeError, ValueError):
+        broken = [MANIFEST]
+    if broken:
+        return f"the index is damaged ({len(broken)} file{'s' * (len(broken) > 1)}: {', '.join(broken[:3])})"
     return None
 
 

@@ -115,13 +115,44 @@ def _segment_file(index_dir: Path, name: str) -> Path:
 
 
 def _load(path: Path, members: Sequence[str]) -> dict[str, np.ndarray]:
-    """Some members of a segment or table; a missing, cut-short or damaged file (a member whose CRC-32 does
-    not match) is refused with the one line that says what to do."""
+    """Some members of a segment or table; a missing or cut-short file, or one whose member fails its CRC-32
+    check, is refused with the one line that says what to do."""
+    index_dir = path.parent.parent
     try:
         with np.load(path) as archive:
             return {member: archive[member] for member in members}
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise LabchatError(f"the index in {path.parent.parent} is damaged ({path.name}): {REBUILD}") from err
+        if not path.exists():
+            raise LabchatError(f"the index in {index_dir} is incomplete ({path.name} is missing): "
+                               f"{REBUILD}") from err
+        # A file altered in place keeps its size, so `labchat index` would keep it: it must go first.
+        raise LabchatError(f"the index in {index_dir} is damaged ({path.name}): delete "
+                           f"{path.relative_to(index_dir)} and run `labchat index`") from err
+
+
+def _whole(file: Path, size: int) -> bool:
+    """Whether an index file is there at the size it was written (a cheap check, without reading it)."""
+    try:
+        return file.stat().st_size == size
+    except OSError:
+        return False
+
+
+def _words_files(index_dir: Path, words: dict) -> list[tuple[Path, int]]:
+    """The word table's file and the changed segments' files, with their sizes."""
+    files = [(_table_file(index_dir, words["table"]), words["bytes"])] if words["table"] else []
+    return files + [(_segment_file(index_dir, name), size) for name, _, size in words["changes"]]
+
+
+def _words_whole(index_dir: Path, words: dict) -> bool:
+    return all(_whole(file, size) for file, size in _words_files(index_dir, words))
+
+
+def damaged(index_dir: Path, manifest: dict) -> list[str]:
+    """The index files a manifest names that are missing or not the size they were written."""
+    files = [(_segment_file(index_dir, e["name"]), e["bytes"]) for _, e in _entries(manifest)]
+    files += _words_files(index_dir, manifest["words"])
+    return sorted({f.name for f, size in files if not _whole(f, size)})
 
 
 def _entries(manifest: dict) -> list[tuple[str, dict]]:
@@ -209,11 +240,15 @@ _POSTINGS = ("terms", "starts", "rows", "freqs", "lengths")
 def _tables(index_dir: Path, words: dict) -> list[tuple[Table, int]]:
     """The corpus's word table and the signed tables of the segments changed since it was summed."""
     tables = [(_table(index_dir, words["table"]), 1)] if words["table"] else []
-    return tables + [(_segment_table(index_dir, name), sign) for name, sign in words["changes"]]
+    return tables + [(_segment_table(index_dir, name), sign) for name, sign, _ in words["changes"]]
+
+
+def _table_file(index_dir: Path, name: str) -> Path:
+    return index_dir / "tables" / f"{name}.npz"
 
 
 def _table(index_dir: Path, name: str) -> Table:
-    data = _load(index_dir / "tables" / f"{name}.npz", ("keys", "counts"))
+    data = _load(_table_file(index_dir, name), ("keys", "counts"))
     return Table(data["keys"], data["counts"])
 
 
@@ -245,24 +280,19 @@ class LocalWriter:
         return self.previous or {"files": {}, "skipped": {}, "stat": {}, "segments": {}}
 
     def intact(self, path: str) -> bool:
-        """Whether the file's segments are all there and undamaged (every member's CRC-32 read and checked):
-        a file whose segment was damaged is indexed again instead of being kept."""
-        for entry in self.segments.get(path, []):
-            try:
-                with zipfile.ZipFile(_segment_file(self.index_dir, entry["name"])) as archive:
-                    if archive.testzip() is not None:
-                        return False
-            except (OSError, zipfile.BadZipFile):
-                return False
-        return True
+        """Whether the file's segments are all there, at the size they were written: one that is not is
+        indexed again instead of being kept. (Reading every segment's CRC here would make a one-file
+        change cost the whole corpus; a segment altered in place is refused at load, with what to do.)"""
+        return all(_whole(_segment_file(self.index_dir, e["name"]), e["bytes"])
+                   for e in self.segments.get(path, []))
 
     def put(self, path: str, digest: str, stat: tuple[int, int] | None,
             parts: Iterable[tuple[list[Chunk], np.ndarray]]) -> None:
         entries = []
         for number, (chunks, vectors) in enumerate(parts):
             name = hashlib.sha256(json.dumps([path, digest, number, self.settings_key]).encode()).hexdigest()
-            entries.append({"name": name[:32], "chunks": len(chunks),
-                            "length": self._write_segment(name[:32], chunks, vectors)})
+            length, size = self._write_segment(name[:32], chunks, vectors)
+            entries.append({"name": name[:32], "chunks": len(chunks), "length": length, "bytes": size})
         self.skipped.pop(path, None)
         self.files[path] = digest
         self.segments[path] = entries
@@ -312,8 +342,9 @@ class LocalWriter:
         except LabchatError:
             return None
 
-    def _write_segment(self, name: str, chunks: list[Chunk], vectors: np.ndarray) -> int:
-        """Write one segment durably under its final name; returns its chunks' length in tokens."""
+    def _write_segment(self, name: str, chunks: list[Chunk], vectors: np.ndarray) -> tuple[int, int]:
+        """Write one segment durably under its final name; returns its chunks' length in tokens and its
+        size in bytes."""
         tokens = [tokenize(c.search_text) for c in chunks]
         postings = Postings.of(tokens)
         words = count_words(chunks, tokens)
@@ -326,8 +357,7 @@ class LocalWriter:
             "table_keys": words.table.keys, "table_counts": words.table.counts,
             **vars(postings),
         }
-        _save(_segment_file(self.index_dir, name), arrays)
-        return int(postings.lengths.sum())
+        return int(postings.lengths.sum()), _save(_segment_file(self.index_dir, name), arrays)
 
     def commit(self) -> dict:
         order = sorted(self.files.keys() | self.skipped.keys(), key=lambda p: p.split("/"))
@@ -347,25 +377,28 @@ class LocalWriter:
 
     def _words(self, segments: dict[str, list[dict]]) -> dict:
         """The word table and the changes since it was summed: the new segments counted in, the dropped ones
-        counted out; summed into a new table once there are more than MAX_CHANGES."""
-        words = (self.previous or {}).get("words", {"table": None, "changes": []})
-        before = {e["name"] for _, e in _entries(self.previous)} if self.previous else set()
-        after = {e["name"] for listed in segments.values() for e in listed}
-        changes = [*words["changes"], *([name, 1] for name in sorted(after - before)),
-                   *([name, -1] for name in sorted(before - after))]
+        counted out; summed into a new table once there are more than MAX_CHANGES. If the table or a
+        changed segment is missing or cut short, the current segments are counted anew."""
+        words = (self.previous or {}).get("words", {"table": None, "bytes": 0, "changes": []})
+        before = {e["name"]: e["bytes"] for _, e in _entries(self.previous)} if self.previous else {}
+        if not _words_whole(self.index_dir, words):
+            words, before = {"table": None, "bytes": 0, "changes": []}, {}
+        after = {e["name"]: e["bytes"] for listed in segments.values() for e in listed}
+        changes = [*words["changes"], *([n, 1, after[n]] for n in sorted(after.keys() - before.keys())),
+                   *([n, -1, before[n]] for n in sorted(before.keys() - after.keys()))]
         if len(changes) <= MAX_CHANGES:
-            return {"table": words["table"], "changes": changes}
-        total = Table.total(_tables(self.index_dir, {"table": words["table"], "changes": changes}))
+            return {**words, "changes": changes}
+        total = Table.total(_tables(self.index_dir, {**words, "changes": changes}))
         name = hashlib.sha256(total.keys.tobytes() + total.counts.tobytes()).hexdigest()[:32]
         (self.index_dir / "tables").mkdir(exist_ok=True)
-        _save(self.index_dir / "tables" / f"{name}.npz", {"keys": total.keys, "counts": total.counts})
-        return {"table": name, "changes": []}
+        size = _save(_table_file(self.index_dir, name), {"keys": total.keys, "counts": total.counts})
+        return {"table": name, "bytes": size, "changes": []}
 
     def _collect_garbage(self, manifests: list[dict]) -> None:
         """Delete what neither the new manifest nor the one before it names (a reader that read the one
         before may still be opening its segments), and what an older format or a killed build left."""
         names = {e["name"] for m in manifests if m for _, e in _entries(m)}
-        names |= {name for m in manifests if m for name, _ in m["words"]["changes"]}
+        names |= {name for m in manifests if m for name, _, _ in m["words"]["changes"]}
         tables = {m["words"]["table"] for m in manifests if m}
         for folder, kept in (("segments", names), ("tables", tables)):
             for file in (self.index_dir / folder).glob("*"):
@@ -379,13 +412,14 @@ def _json_bytes(value: object) -> np.ndarray:
     return np.frombuffer(json.dumps(value, ensure_ascii=False).encode(), dtype=np.uint8)
 
 
-def _save(target: Path, arrays: dict[str, np.ndarray]) -> None:
-    """An .npz written durably beside its final name, then moved there in one step."""
+def _save(target: Path, arrays: dict[str, np.ndarray]) -> int:
+    """An .npz written durably beside its final name, then moved there in one step; returns its size."""
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     staging = target.with_name(f".{target.name}.tmp")
     _write_durably(staging, buffer.getvalue())
     staging.replace(target)
+    return len(buffer.getvalue())
 
 
 def _write_durably(path: Path, blob: bytes) -> None:
