@@ -34,7 +34,7 @@ from labchat.embed import Embedder
 from labchat.errors import LabchatError
 from labchat.ingest import LargeFile, SourceFile, file_digest, list_files, read_file
 from labchat.settings import Settings
-from labchat.store import MANIFEST, REBUILD, LocalStore, LocalWriter, damaged, read_manifest
+from labchat.store import MANIFEST, REBUILD, LocalStore, LocalWriter, StoreWriter, damaged, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +251,7 @@ class _Embedding:
     """Vectors for a file's chunks: the ones its previous version already had for the same text are kept,
     each new text is embedded once. Counts what it embeds, and shows progress over the bytes to read."""
 
-    def __init__(self, embedder: Embedder, writer: LocalWriter, settings: Settings, progress: bool,
+    def __init__(self, embedder: Embedder, writer: StoreWriter, settings: Settings, progress: bool,
                  total: int) -> None:
         from tqdm import tqdm
 
