@@ -177,12 +177,12 @@ def _segment(settings: Settings, name: str) -> Path:
     return settings.index_dir / "segments" / f"{entry['name']}.npz"
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garble-chunks", "garble-vectors", "delete"])
+@pytest.mark.parametrize("damage", ["truncate", "delete", "garble-chunks", "garble-vectors"])
 def test_damaged_segment_is_refused_and_its_file_indexed_again(
         damage: str, indexed_settings: Settings, embedder: Embedder) -> None:
-    """A cut-short, altered or missing segment file is refused at load; `labchat index` then indexes that
-    file again (its size and time are unchanged: only the segment's own CRC can tell) and keeps the
-    others."""
+    """A cut-short or missing segment file is seen without reading it (its size is in the manifest): the
+    index is stale, and `labchat index` indexes that file again, keeping the others. One altered in place
+    fails its CRC-32 at load, and the message says to delete it first."""
     settings = indexed_settings
     before = load_index(settings, embedder.dim)
     segment = _segment(settings, HUBS)
@@ -195,15 +195,20 @@ def test_damaged_segment_is_refused_and_its_file_indexed_again(
         at = blob.find(b"Hangzhou") if damage == "garble-chunks" else 200
         blob[at] ^= 0x20
         segment.write_bytes(blob)
-    with pytest.raises(LabchatError, match="labchat index"):
+    with pytest.raises(LabchatError, match="labchat index") as caught:
         load_index(settings, embedder.dim)
-    assert staleness(settings) is None  # nothing in the corpus changed
+    if damage.startswith("garble"):
+        assert staleness(settings) is None  # same size: only reading it tells
+        assert f"delete segments/{segment.name}" in str(caught.value)
+        segment.unlink()
+    stale = staleness(settings)
+    assert stale is not None and "damaged" in stale and segment.name in stale
     report = build_index(settings, embedder)
-    # Its vectors are embedded again unless they are what survived (their CRC-32 checks).
-    assert report.embedded == (0 if damage == "garble-chunks" else _chunk_count(settings, HUBS))
+    assert report.embedded == _chunk_count(settings, HUBS)
     after = load_index(settings, embedder.dim)
     assert after.chunks == before.chunks
     np.testing.assert_allclose(after.vectors, before.vectors, atol=1e-5)
+    assert staleness(settings) is None
 
 
 def test_unchanged_files_are_not_read_again(indexed_settings: Settings,
@@ -309,3 +314,18 @@ def test_word_counts_after_edits_are_those_of_the_corpus(
     assert stored.spellings == counted.spellings and list(stored.spellings) == list(counted.spellings)
     assert stored.aliases == counted.aliases and "佐布拉克斯研究所" not in stored.aliases
     assert list(stored.titles()) == list(dict.fromkeys(c.section for c in index.chunks))
+
+
+def test_a_missing_word_table_is_summed_again(indexed_settings: Settings, embedder: Embedder,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "MAX_CHANGES", 0)
+    settings = indexed_settings
+    build_index(settings, embedder)  # sums the session index's changes into a table
+    table = json.loads(_manifest_path(settings).read_text(encoding="utf-8"))["words"]["table"]
+    (settings.index_dir / "tables" / f"{table}.npz").unlink()
+    stale = staleness(settings)
+    assert stale is not None and "damaged" in stale
+    assert build_index(settings, embedder).embedded == 0
+    index = load_index(settings, embedder.dim)
+    summed, counted = Table.total(index.store.lexicon.tables), Table.total(Lexicon.of(index.chunks).tables)
+    assert np.array_equal(summed.keys, counted.keys) and np.array_equal(summed.counts, counted.counts)

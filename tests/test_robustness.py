@@ -66,8 +66,8 @@ def test_bad_files_are_skipped_by_name_and_the_build_finishes(settings: Settings
 
 
 def test_a_file_larger_than_5_mb_is_indexed_in_parts(indexed_settings: Settings, pipeline: Pipeline) -> None:
-    """A 6 MB text file is read as a stream and indexed in parts (segments of PART_CHUNKS chunks), and a
-    sentence at its very end is found."""
+    """A 6 MB text file is read as a stream and indexed in parts (segments of PART_CHUNKS chunks), a
+    sentence at its very end is found, and an edit embeds what is new only."""
     needle = "The Quillfeather archive in Chengdu holds 4,096 abacus scrolls."
     (indexed_settings.corpus_dir / "huge.txt").write_bytes(
         b"Lorem ipsum dolor sit amet. " * 220_000 + f"\n\n{needle}\n".encode())
@@ -80,6 +80,10 @@ def test_a_file_larger_than_5_mb_is_indexed_in_parts(indexed_settings: Settings,
     asking = Pipeline(indexed_settings, embedder=pipeline.embedder)
     answer = final(asking.ask("How many abacus scrolls does the Quillfeather archive hold?"))
     assert "4,096" in answer.text and answer.passages[0].path == "huge.txt"
+    # Edited, it is read again in parts, and only the chunk whose text is new is embedded.
+    with (indexed_settings.corpus_dir / "huge.txt").open("a", encoding="utf-8") as huge:
+        huge.write("The archive opens at dawn.\n")
+    assert build_index(indexed_settings, pipeline.embedder).embedded == 1
 
 
 def test_a_second_build_at_once_is_refused_and_the_index_survives(indexed_settings: Settings,

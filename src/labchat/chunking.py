@@ -62,7 +62,8 @@ def sections(lines: Iterable[str]) -> Iterator[tuple[list[str], str]]:
 
     What llama-index's MarkdownNodeParser does, line for line (headings inside ``` fences are text), written
     out because importing llama-index takes 2-7 s here, more than re-indexing an edited file should. A
-    section longer than MAX_SECTION_CHARS is given out in parts, cut at a blank line, each under its heading.
+    section longer than MAX_SECTION_CHARS is given out in parts, each under its heading, cut at a blank line
+    (or anywhere, past four times that).
     """
     stack: list[tuple[int, str]] = []  # (level, heading) of the headings open at this line
     current: list[str] = []
@@ -72,7 +73,7 @@ def sections(lines: Iterable[str]) -> Iterator[tuple[list[str], str]]:
         match = None if fenced else _HEADING.match(line)
         if line.lstrip().startswith("```"):
             fenced, match = not fenced, None
-        if match or (size > MAX_SECTION_CHARS and not line.strip()):
+        if match or (size > MAX_SECTION_CHARS and not line.strip()) or size > 4 * MAX_SECTION_CHARS:
             if text := "\n".join(current).strip():
                 yield _parents(stack), text
             if match:

@@ -36,7 +36,7 @@ from labchat.embed import Embedder
 from labchat.errors import LabchatError
 from labchat.ingest import LargeFile, SourceFile, file_digest, list_files, read_file
 from labchat.settings import Settings
-from labchat.store import REBUILD, LocalStore, LocalWriter, read_manifest
+from labchat.store import MANIFEST, REBUILD, LocalStore, LocalWriter, StoreWriter, damaged, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,12 @@ def staleness(settings: Settings) -> str | None:
     names = sorted([rel for _, rel in changed] + gone)
     if names:
         return f"the corpus changed ({len(names)} file{'s' * (len(names) > 1)}: {', '.join(names[:3])})"
+    try:
+        broken = damaged(settings.index_dir, manifest)
+    except (KeyError, TypeError, ValueError):
+        broken = [MANIFEST]
+    if broken:
+        return f"the index is damaged ({len(broken)} file{'s' * (len(broken) > 1)}: {', '.join(broken[:3])})"
     return None
 
 
@@ -202,7 +208,7 @@ def build_index(settings: Settings, embedder: Embedder, progress: bool = False,
         embedding = _Embedding(embedder, writer, settings, progress, sum(_size(p) for p, _ in changed))
         with embedding.bar, ThreadPoolExecutor(max_workers=1) as writing:
             # A file's segment is written while the next file is embedded: the writer's Python work runs
-            # while onnxruntime, which lets go of the GIL, computes (10% of a full build here).
+            # while onnxruntime, which lets go of the GIL, computes.
             pending: Future | None = None
             for path, rel in changed:
                 read_at = time.time_ns()
@@ -247,7 +253,7 @@ class _Embedding:
     """Vectors for a file's chunks: the ones its previous version already had for the same text are kept,
     each new text is embedded once. Counts what it embeds, and shows progress over the bytes to read."""
 
-    def __init__(self, embedder: Embedder, writer: LocalWriter, settings: Settings, progress: bool,
+    def __init__(self, embedder: Embedder, writer: StoreWriter, settings: Settings, progress: bool,
                  total: int) -> None:
         from tqdm import tqdm
 

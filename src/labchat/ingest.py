@@ -178,6 +178,10 @@ def _lines(path: Path, seen: Callable[[bytes], object] | None = None) -> Iterato
                 raise UnicodeDecodeError("utf-8", block, 0, 1, "NUL character")
             *complete, rest = text.split("\n")
             yield from map(_repair_line, complete)
+            if len(rest) > 4 * _BLOCK:  # a line of megabytes (text without line breaks) is cut at a space
+                cut = rest.rfind(" ", 0, 4 * _BLOCK) + 1 or 4 * _BLOCK
+                yield _repair_line(rest[:cut])
+                rest = rest[cut:]
             block = handle.read(_BLOCK)
         yield _repair_line(rest + decoder.decode(b"", final=True))
 

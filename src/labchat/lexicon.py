@@ -136,22 +136,26 @@ def count_words(chunks: Sequence[Chunk], tokens: Sequence[Sequence[str]]) -> Fil
     )
 
 
+LISTS = ("spellings", "aliases", "titles")
+"""The word lists of `FileWords`, kept apart so that each is read only when needed."""
+
+
 class Lexicon:
     """The corpus's words: its tables summed (a base and the signed tables of recent changes), the number of
-    chunks, and the files' word lists (spellings, aliases, titles), merged in corpus order when first asked
-    for: they serve a misspelt or a Chinese question, or a corpus without example questions."""
+    chunks, and the files' word lists (`lists(kind)` gives each file's, in corpus order), merged when first
+    asked for: they serve a misspelt or a Chinese question, or a corpus without example questions."""
 
     def __init__(self, tables: Sequence[tuple[Table, int]], chunks: int,
-                 files: Callable[[], Iterable[FileWords]]) -> None:
+                 lists: Callable[[str], Iterable]) -> None:
         self.tables = list(tables)
         self.chunks = chunks
-        self._files = files
+        self._lists = lists
 
     @classmethod
     def of(cls, chunks: Sequence[Chunk]) -> Lexicon:
         """The lexicon of some chunks, counted on the spot (tests, and corpora read without an index)."""
         words = count_words(chunks, [tokenize(c.search_text) for c in chunks])
-        return cls([(words.table, 1)], len(chunks), lambda: [words])
+        return cls([(words.table, 1)], len(chunks), lambda kind: [getattr(words, kind)])
 
     def count(self, kind: str, text: str) -> tuple[int, int]:
         wanted = np.array([key(kind, text)], dtype=np.uint64)
@@ -162,8 +166,8 @@ class Lexicon:
     def spellings(self) -> dict[str, str]:
         """Stem -> spelling over the corpus, in the order of the spellings' (length, word)."""
         best: dict[str, str] = {}
-        for words in self._files():
-            for stem, word in words.spellings.items():
+        for spellings in self._lists("spellings"):
+            for stem, word in spellings.items():
                 if stem not in best or (len(word), word) < (len(best[stem]), best[stem]):
                     best[stem] = word
         return dict(sorted(best.items(), key=lambda item: (len(item[1]), item[1])))
@@ -172,12 +176,12 @@ class Lexicon:
     def aliases(self) -> dict[str, str]:
         """Chinese -> English name, the corpus's first pairing of each (as `translate.find_aliases`)."""
         merged: dict[str, str] = {}
-        for words in self._files():
-            for chinese, english in words.aliases:
+        for aliases in self._lists("aliases"):
+            for chinese, english in aliases:
                 merged.setdefault(chinese, english)
         return merged
 
     def titles(self) -> Iterator[str]:
         """Every section of the corpus in order (repeats across files included)."""
-        for words in self._files():
-            yield from words.titles
+        for titles in self._lists("titles"):
+            yield from titles

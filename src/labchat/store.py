@@ -35,7 +35,7 @@ import numpy as np
 
 from labchat.chunking import Chunk
 from labchat.errors import LabchatError
-from labchat.lexicon import TOKEN, FileWords, Lexicon, Table, count_words, key
+from labchat.lexicon import LISTS, TOKEN, Lexicon, Table, count_words, key
 from labchat.postings import Postings, bm25
 from labchat.retrieve import tokenize
 
@@ -69,16 +69,8 @@ class Store(Protocol):
     def chunks(self, ids: Iterable[int]) -> list[Chunk]: ...
 
     def search_dense(self, vector: np.ndarray, k: int, among: np.ndarray) -> Scores:
-        """The k best chunks by FAISS's flat inner-product index, the chunks `among` by their vectors, and
-        the lowest score as FAISS's best for the opposite vector (what the fusion scales by): two scans,
-        where asking FAISS for every chunk sorted took 0.42 s at 240,000 chunks."""
-        if not self.size:
-            return Scores(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), 0.0)
-        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
-        _, best = self.dense.search(query, min(k, self.size))
-        lowest, _ = self.dense.search(-query, 1)
-        ids = np.union1d(best[0][best[0] >= 0], among).astype(np.int64)
-        return Scores(ids, self.vectors[ids] @ query[0], float(-lowest[0, 0]))
+        """The k best chunks by cosine, the chunks `among` too, and the lowest score of any chunk (what the
+        fusion scales by)."""
 
     def search_lexical(self, tokens: Sequence[str]) -> Scores:
         """BM25 scores of the chunks holding any of the (search) tokens."""
@@ -126,13 +118,44 @@ def _segment_file(index_dir: Path, name: str) -> Path:
 
 
 def _load(path: Path, members: Sequence[str]) -> dict[str, np.ndarray]:
-    """Some members of a segment or table; a missing, cut-short or damaged file (a member whose CRC-32 does
-    not match) is refused with the one line that says what to do."""
+    """Some members of a segment or table; a missing or cut-short file, or one whose member fails its CRC-32
+    check, is refused with the one line that says what to do."""
+    index_dir = path.parent.parent
     try:
         with np.load(path) as archive:
             return {member: archive[member] for member in members}
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise LabchatError(f"the index in {path.parent.parent} is damaged ({path.name}): {REBUILD}") from err
+        if not path.exists():
+            raise LabchatError(f"the index in {index_dir} is incomplete ({path.name} is missing): "
+                               f"{REBUILD}") from err
+        # A file altered in place keeps its size, so `labchat index` would keep it: it must go first.
+        raise LabchatError(f"the index in {index_dir} is damaged ({path.name}): delete "
+                           f"{path.relative_to(index_dir)} and run `labchat index`") from err
+
+
+def _whole(file: Path, size: int) -> bool:
+    """Whether an index file is there at the size it was written (a cheap check, without reading it)."""
+    try:
+        return file.stat().st_size == size
+    except OSError:
+        return False
+
+
+def _words_files(index_dir: Path, words: dict) -> list[tuple[Path, int]]:
+    """The word table's file and the changed segments' files, with their sizes."""
+    files = [(_table_file(index_dir, words["table"]), words["bytes"])] if words["table"] else []
+    return files + [(_segment_file(index_dir, name), size) for name, _, size in words["changes"]]
+
+
+def _words_whole(index_dir: Path, words: dict) -> bool:
+    return all(_whole(file, size) for file, size in _words_files(index_dir, words))
+
+
+def damaged(index_dir: Path, manifest: dict) -> list[str]:
+    """The index files a manifest names that are missing or not the size they were written."""
+    files = [(_segment_file(index_dir, e["name"]), e["bytes"]) for _, e in _entries(manifest)]
+    files += _words_files(index_dir, manifest["words"])
+    return sorted({f.name for f, size in files if not _whole(f, size)})
 
 
 def _entries(manifest: dict) -> list[tuple[str, dict]]:
@@ -147,7 +170,8 @@ class _Segment:
     postings: Postings
     chunks: bytes
     """Its chunks as JSON lines, parsed when one of them is asked for."""
-    words: bytes
+    lists: dict[str, bytes]
+    """Its word lists (`lexicon.LISTS`) as JSON, parsed when first needed."""
 
 
 class LocalStore:
@@ -163,12 +187,12 @@ class LocalStore:
         offset = 0
         for _, entry in entries:
             file = _segment_file(index_dir, entry["name"])
-            data = _load(file, ("vectors", "chunks", "words", *_POSTINGS))
+            data = _load(file, ("vectors", "chunks", *LISTS, *_POSTINGS))
             if data["vectors"].shape != (entry["chunks"], manifest["dim"]):
                 raise LabchatError(f"the index in {index_dir} is damaged ({file.name}): {REBUILD}")
             self.vectors[offset:offset + entry["chunks"]] = data["vectors"]
             self.segments.append(_Segment(offset, Postings(**{f: data[f] for f in _POSTINGS}),
-                                          data["chunks"].tobytes(), data["words"].tobytes()))
+                                          data["chunks"].tobytes(), {k: data[k].tobytes() for k in LISTS}))
             offset += entry["chunks"]
         self.offsets = np.array([s.offset for s in self.segments], dtype=np.int64)
         import faiss  # here, not at the top: `labchat --help` and `index` need not load it
@@ -176,7 +200,7 @@ class LocalStore:
         self.dense = faiss.IndexFlatIP(manifest["dim"])
         self.dense.add(self.vectors)
         self.mean_length = manifest["length"] / max(self.size, 1)
-        self.lexicon = Lexicon(_tables(index_dir, manifest["words"]), self.size, self._file_words)
+        self.lexicon = Lexicon(_tables(index_dir, manifest["words"]), self.size, self._lists)
         self._parsed = functools.lru_cache(maxsize=256)(self._parse)
 
     def __len__(self) -> int:
@@ -196,14 +220,16 @@ class LocalStore:
         return [Chunk(**json.loads(line)) for line in self.segments[segment].chunks.split(b"\n") if line]
 
     def search_dense(self, vector: np.ndarray, k: int, among: np.ndarray) -> Scores:
-        """Every chunk is scored (the lowest score is needed anyway): one matrix-vector product, 0.05 s for
-        240,000 chunks here, where FAISS's flat index took 0.42 s to return all of them, sorted."""
-        scores = self.vectors @ vector
+        """The k best chunks by FAISS's flat inner-product index, the chunks `among` by their vectors, and
+        the lowest score as FAISS's best for the opposite vector (what the fusion scales by): two scans,
+        where asking FAISS for every chunk sorted took 0.42 s at 240,000 chunks."""
         if not self.size:
-            return Scores(np.zeros(0, dtype=np.int64), scores, 0.0)
-        best = np.argpartition(-scores, k - 1)[:k] if k < self.size else np.arange(self.size)
-        ids = np.union1d(best, among).astype(np.int64)
-        return Scores(ids, scores[ids], float(scores.min()))
+            return Scores(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), 0.0)
+        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        _, best = self.dense.search(query, min(k, self.size))
+        lowest, _ = self.dense.search(-query, 1)
+        ids = np.union1d(best[0][best[0] >= 0], among).astype(np.int64)
+        return Scores(ids, self.vectors[ids] @ query[0], float(-lowest[0, 0]))
 
     def search_lexical(self, tokens: Sequence[str]) -> Scores:
         scores = np.zeros(self.size, dtype=np.float32)
@@ -212,11 +238,9 @@ class LocalStore:
         ids = np.flatnonzero(scores)
         return Scores(ids, scores[ids], float(scores.min()) if self.size else 0.0)
 
-    def _file_words(self) -> Iterator[FileWords]:
+    def _lists(self, kind: str) -> Iterator:
         for segment in self.segments:
-            words = json.loads(segment.words)
-            yield FileWords(Table.empty(), words["spellings"], [tuple(a) for a in words["aliases"]],
-                            words["titles"])
+            yield json.loads(segment.lists[kind])
 
 
 _POSTINGS = ("terms", "starts", "rows", "freqs", "lengths")
@@ -225,11 +249,15 @@ _POSTINGS = ("terms", "starts", "rows", "freqs", "lengths")
 def _tables(index_dir: Path, words: dict) -> list[tuple[Table, int]]:
     """The corpus's word table and the signed tables of the segments changed since it was summed."""
     tables = [(_table(index_dir, words["table"]), 1)] if words["table"] else []
-    return tables + [(_segment_table(index_dir, name), sign) for name, sign in words["changes"]]
+    return tables + [(_segment_table(index_dir, name), sign) for name, sign, _ in words["changes"]]
+
+
+def _table_file(index_dir: Path, name: str) -> Path:
+    return index_dir / "tables" / f"{name}.npz"
 
 
 def _table(index_dir: Path, name: str) -> Table:
-    data = _load(index_dir / "tables" / f"{name}.npz", ("keys", "counts"))
+    data = _load(_table_file(index_dir, name), ("keys", "counts"))
     return Table(data["keys"], data["counts"])
 
 
@@ -255,29 +283,26 @@ class LocalWriter:
         self.segments: dict[str, list[dict]] = dict(base.get("segments", {}))
         self.indexed_at: dict[str, str] = dict(base.get("indexed_at", {}))
         (index_dir / "segments").mkdir(parents=True, exist_ok=True)
+        self._known_keys = functools.lru_cache(maxsize=1)(self._keys_of)
+        self._old_vectors = functools.lru_cache(maxsize=2)(self._vectors_of)
 
     def indexed(self) -> dict:
         return self.previous or {"files": {}, "skipped": {}, "stat": {}, "segments": {}}
 
     def intact(self, path: str) -> bool:
-        """Whether the file's segments are all there and undamaged (every member's CRC-32 read and checked):
-        a file whose segment was damaged is indexed again instead of being kept."""
-        for entry in self.segments.get(path, []):
-            try:
-                with zipfile.ZipFile(_segment_file(self.index_dir, entry["name"])) as archive:
-                    if archive.testzip() is not None:
-                        return False
-            except (OSError, zipfile.BadZipFile):
-                return False
-        return True
+        """Whether the file's segments are all there, at the size they were written: one that is not is
+        indexed again instead of being kept. (Reading every segment's CRC here would make a one-file
+        change cost the whole corpus; a segment altered in place is refused at load, with what to do.)"""
+        return all(_whole(_segment_file(self.index_dir, e["name"]), e["bytes"])
+                   for e in self.segments.get(path, []))
 
     def put(self, path: str, digest: str, stat: tuple[int, int] | None,
             parts: Iterable[tuple[list[Chunk], np.ndarray]]) -> None:
         entries = []
         for number, (chunks, vectors) in enumerate(parts):
             name = hashlib.sha256(json.dumps([path, digest, number, self.settings_key]).encode()).hexdigest()
-            entries.append({"name": name[:32], "chunks": len(chunks),
-                            "length": self._write_segment(name[:32], chunks, vectors)})
+            length, size = self._write_segment(name[:32], chunks, vectors)
+            entries.append({"name": name[:32], "chunks": len(chunks), "length": length, "bytes": size})
         self.skipped.pop(path, None)
         self.files[path] = digest
         self.segments[path] = entries
@@ -304,31 +329,46 @@ class LocalWriter:
 
     def known_vectors(self, path: str, texts: Sequence[str]) -> list[np.ndarray | None]:
         """Looked up by the hash of the search text in the file's previous segments; a segment that cannot
-        be read just means its chunks are embedded again."""
-        known: dict[int, np.ndarray] = {}
+        be read just means its chunks are embedded again. A large file asks part by part: the keys of all
+        its old parts are read once, the vectors of an old part when one of its texts is asked for."""
+        where = self._known_keys(path)
+        found: list[np.ndarray | None] = []
+        for text in texts:
+            name, row = where.get(_text_key(text), (None, 0))
+            vectors = self._old_vectors(name) if name else None
+            found.append(None if vectors is None else vectors[row])
+        return found
+
+    def _keys_of(self, path: str) -> dict[int, tuple[str, int]]:
+        where: dict[int, tuple[str, int]] = {}
         for entry in (self.previous or {}).get("segments", {}).get(path, []):
             with suppress(LabchatError):
-                data = _load(_segment_file(self.index_dir, entry["name"]), ("text_keys", "vectors"))
-                known.update(zip(data["text_keys"].tolist(), data["vectors"], strict=True))
-        return [known.get(_text_key(t)) for t in texts]
+                keys = _load(_segment_file(self.index_dir, entry["name"]), ("text_keys",))["text_keys"]
+                where.update((k, (entry["name"], row)) for row, k in enumerate(keys.tolist()))
+        return where
 
-    def _write_segment(self, name: str, chunks: list[Chunk], vectors: np.ndarray) -> int:
-        """Write one segment durably under its final name; returns its chunks' length in tokens."""
+    def _vectors_of(self, name: str) -> np.ndarray | None:
+        try:
+            return _load(_segment_file(self.index_dir, name), ("vectors",))["vectors"]
+        except LabchatError:
+            return None
+
+    def _write_segment(self, name: str, chunks: list[Chunk], vectors: np.ndarray) -> tuple[int, int]:
+        """Write one segment durably under its final name; returns its chunks' length in tokens and its
+        size in bytes."""
         tokens = [tokenize(c.search_text) for c in chunks]
         postings = Postings.of(tokens)
         words = count_words(chunks, tokens)
         lines = "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks)
-        listed = {"spellings": words.spellings, "aliases": words.aliases, "titles": words.titles}
         arrays = {
             "vectors": np.asarray(vectors, dtype=np.float32).reshape(len(chunks), self.settings_key["dim"]),
             "chunks": np.frombuffer(lines.encode(), dtype=np.uint8),
-            "words": np.frombuffer(json.dumps(listed, ensure_ascii=False).encode(), dtype=np.uint8),
+            **{kind: _json_bytes(getattr(words, kind)) for kind in LISTS},
             "text_keys": np.array([_text_key(c.search_text) for c in chunks], dtype=np.uint64),
             "table_keys": words.table.keys, "table_counts": words.table.counts,
             **vars(postings),
         }
-        _save(_segment_file(self.index_dir, name), arrays)
-        return int(postings.lengths.sum())
+        return int(postings.lengths.sum()), _save(_segment_file(self.index_dir, name), arrays)
 
     def commit(self) -> dict:
         order = sorted(self.files.keys() | self.skipped.keys(), key=lambda p: p.split("/"))
@@ -350,25 +390,28 @@ class LocalWriter:
 
     def _words(self, segments: dict[str, list[dict]]) -> dict:
         """The word table and the changes since it was summed: the new segments counted in, the dropped ones
-        counted out; summed into a new table once there are more than MAX_CHANGES."""
-        words = (self.previous or {}).get("words", {"table": None, "changes": []})
-        before = {e["name"] for _, e in _entries(self.previous)} if self.previous else set()
-        after = {e["name"] for listed in segments.values() for e in listed}
-        changes = [*words["changes"], *([name, 1] for name in sorted(after - before)),
-                   *([name, -1] for name in sorted(before - after))]
+        counted out; summed into a new table once there are more than MAX_CHANGES. If the table or a
+        changed segment is missing or cut short, the current segments are counted anew."""
+        words = (self.previous or {}).get("words", {"table": None, "bytes": 0, "changes": []})
+        before = {e["name"]: e["bytes"] for _, e in _entries(self.previous)} if self.previous else {}
+        if not _words_whole(self.index_dir, words):
+            words, before = {"table": None, "bytes": 0, "changes": []}, {}
+        after = {e["name"]: e["bytes"] for listed in segments.values() for e in listed}
+        changes = [*words["changes"], *([n, 1, after[n]] for n in sorted(after.keys() - before.keys())),
+                   *([n, -1, before[n]] for n in sorted(before.keys() - after.keys()))]
         if len(changes) <= MAX_CHANGES:
-            return {"table": words["table"], "changes": changes}
-        total = Table.total(_tables(self.index_dir, {"table": words["table"], "changes": changes}))
+            return {**words, "changes": changes}
+        total = Table.total(_tables(self.index_dir, {**words, "changes": changes}))
         name = hashlib.sha256(total.keys.tobytes() + total.counts.tobytes()).hexdigest()[:32]
         (self.index_dir / "tables").mkdir(exist_ok=True)
-        _save(self.index_dir / "tables" / f"{name}.npz", {"keys": total.keys, "counts": total.counts})
-        return {"table": name, "changes": []}
+        size = _save(_table_file(self.index_dir, name), {"keys": total.keys, "counts": total.counts})
+        return {"table": name, "bytes": size, "changes": []}
 
     def _collect_garbage(self, manifests: list[dict]) -> None:
         """Delete what neither the new manifest nor the one before it names (a reader that read the one
         before may still be opening its segments), and what an older format or a killed build left."""
         names = {e["name"] for m in manifests if m for _, e in _entries(m)}
-        names |= {name for m in manifests if m for name, _ in m["words"]["changes"]}
+        names |= {name for m in manifests if m for name, _, _ in m["words"]["changes"]}
         tables = {m["words"]["table"] for m in manifests if m}
         for folder, kept in (("segments", names), ("tables", tables)):
             for file in (self.index_dir / folder).glob("*"):
@@ -378,13 +421,18 @@ class LocalWriter:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def _save(target: Path, arrays: dict[str, np.ndarray]) -> None:
-    """An .npz written durably beside its final name, then moved there in one step."""
+def _json_bytes(value: object) -> np.ndarray:
+    return np.frombuffer(json.dumps(value, ensure_ascii=False).encode(), dtype=np.uint8)
+
+
+def _save(target: Path, arrays: dict[str, np.ndarray]) -> int:
+    """An .npz written durably beside its final name, then moved there in one step; returns its size."""
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     staging = target.with_name(f".{target.name}.tmp")
     _write_durably(staging, buffer.getvalue())
     staging.replace(target)
+    return len(buffer.getvalue())
 
 
 def _write_durably(path: Path, blob: bytes) -> None:
