@@ -84,7 +84,7 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """LABCHAT_* variables point at this test's tmp folders (the same ones the `settings` fixture uses)."""
     monkeypatch.setenv("LABCHAT_CORPUS", str(tmp_path / "corpus"))
     monkeypatch.setenv("LABCHAT_INDEX", str(tmp_path / "index"))
-    for name in ("LABCHAT_MODEL", "LABCHAT_HOST", "LABCHAT_PORT"):
+    for name in ("LABCHAT_MODEL", "LABCHAT_HOST", "LABCHAT_PORT", "LABCHAT_STORE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")

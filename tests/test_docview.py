@@ -45,7 +45,8 @@ def _index(chunks: list[Chunk], files: dict[str, str], **manifest: dict) -> Inde
     writes them (one per file here)."""
     segments = {path: [{"chunks": n}] for path, n in Counter(c.path for c in chunks).items()}
     listing = {"files": files, "segments": segments, "chunks": len(chunks), **manifest}
-    return cast(Index, SimpleNamespace(manifest=listing, chunks=chunks))
+    store = SimpleNamespace(file_chunks=lambda path: [c for c in chunks if c.path == path])
+    return cast(Index, SimpleNamespace(manifest=listing, store=store))
 
 
 def test_a_passage_opens_in_its_document_marked_and_escaped() -> None:

@@ -18,10 +18,11 @@ from test_cli import labchat
 from labchat.chunking import chunk_file
 from labchat.embed import Embedder
 from labchat.evaluate import final
-from labchat.index import read_manifest, staleness
+from labchat.index import staleness
 from labchat.ingest import Skipped, SourceFile, read_file
 from labchat.pipeline import Pipeline
 from labchat.settings import Settings
+from labchat.store.local import read_manifest
 from labchat.web.app import sources_html
 
 FORMATS = Path(__file__).parent / "data" / "formats"

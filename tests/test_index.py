@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from labchat import index as index_module
-from labchat import store as store_module
 from labchat.chunking import chunk_file
 from labchat.embed import MIN_COSINE, Embedder
 from labchat.errors import LabchatError
@@ -20,6 +19,7 @@ from labchat.ingest import SourceFile, list_files, read_file
 from labchat.lexicon import Lexicon, Table
 from labchat.retrieve import Retriever
 from labchat.settings import PROJECT_DIR, Settings
+from labchat.store import local as store_module
 
 LABS = "chinese-llm-labs.md"
 HUBS = "china-ai-hubs.md"
@@ -44,7 +44,7 @@ def test_build_and_load_round_trip(settings: Settings, embedder: Embedder) -> No
     assert "2 files" in report.summary() and f"{report.chunks} chunks" in report.summary()
 
     index = load_index(settings, embedder.dim)
-    assert len(index.chunks) == len(index.vectors) == report.chunks
+    assert len(index.chunks) == len(index.store.vectors) == report.chunks
     assert {c.path for c in index.chunks} == {LABS, HUBS}
     manifest = index.manifest
     assert manifest["embedder"] == "all-MiniLM-L6-v2" == embedder.name
@@ -56,7 +56,7 @@ def test_build_and_load_round_trip(settings: Settings, embedder: Embedder) -> No
     assert manifest["vectors"] == embedder.chunk_vectors == "int8"
     sample = [0, len(index.chunks) // 2, len(index.chunks) - 1]
     fresh = embedder.encode_chunks([index.chunks[i].search_text for i in sample])
-    np.testing.assert_allclose(index.vectors[sample], fresh, atol=1e-5)
+    np.testing.assert_allclose(index.store.vectors[sample], fresh, atol=1e-5)
 
 
 def test_second_build_with_nothing_changed_embeds_nothing(
@@ -67,7 +67,7 @@ def test_second_build_with_nothing_changed_embeds_nothing(
     assert report.chunks == len(before.chunks)
     after = load_index(indexed_settings, embedder.dim)
     assert after.chunks == before.chunks
-    assert np.array_equal(after.vectors, before.vectors)
+    assert np.array_equal(after.store.vectors, before.store.vectors)
 
 
 def test_update_embeds_only_added_and_edited_files(indexed_settings: Settings, embedder: Embedder) -> None:
@@ -98,11 +98,11 @@ def test_update_embeds_only_added_and_edited_files(indexed_settings: Settings, e
     # The unchanged file's chunks and vectors were reused as they were.
     labs_after = [i for i, c in enumerate(index.chunks) if c.path == LABS]
     assert [index.chunks[i] for i in labs_after] == [before.chunks[i] for i in labs_before]
-    assert np.array_equal(index.vectors[labs_after], before.vectors[labs_before])
+    assert np.array_equal(index.store.vectors[labs_after], before.store.vectors[labs_before])
     # New and edited text can be found, by meaning alone (dense) and by the fused search.
     retriever = Retriever(index.store, embedder)
     for sentence, path in ((NEW_SENTENCE, "sub/zorblax.md"), (EDIT_SENTENCE, HUBS)):
-        best = index.chunks[int(np.argmax(index.vectors @ embedder.encode([sentence])[0]))]
+        best = index.chunks[int(np.argmax(index.store.vectors @ embedder.encode([sentence])[0]))]
         assert best.path == path and sentence in best.text
         assert sentence in retriever.search(sentence, k=1)[0].chunk.text
     assert staleness(settings) is None
@@ -143,7 +143,7 @@ def _assert_rebuilt_whole(settings: Settings, embedder: Embedder) -> None:
     report = build_index(settings, embedder)
     assert report.embedded == report.chunks == _chunk_count(settings, HUBS) > 0
     index = load_index(settings, embedder.dim)
-    assert len(index.chunks) == len(index.vectors) == report.chunks
+    assert len(index.chunks) == len(index.store.vectors) == report.chunks
     assert index.manifest["embedder"] == embedder.name and index.manifest["dim"] == embedder.dim
 
 
@@ -207,7 +207,7 @@ def test_damaged_segment_is_refused_and_its_file_indexed_again(
     assert report.embedded == _chunk_count(settings, HUBS)
     after = load_index(settings, embedder.dim)
     assert after.chunks == before.chunks
-    np.testing.assert_allclose(after.vectors, before.vectors, atol=1e-5)
+    np.testing.assert_allclose(after.store.vectors, before.store.vectors, atol=1e-5)
     assert staleness(settings) is None
 
 

@@ -112,7 +112,7 @@ def test_sigkill_during_labchat_index_leaves_a_loadable_index(indexed_settings: 
     build.wait()
     after = load_index(indexed_settings)
     texts = " ".join(c.text for c in after.chunks)
-    assert len(after.vectors) == len(after.chunks)
+    assert len(after.store.vectors) == len(after.chunks)
     assert ("Baichuan Intelligence" in texts) or len(after.chunks) == len(before.chunks)
 
 

@@ -44,13 +44,16 @@ class _Group(click.Group):
 
 
 def settings_options(command: Callable) -> Callable:
-    """--corpus, --index and --model for every command, each also read from a LABCHAT_* variable."""
+    """--corpus, --index, --store and --model for every command, each also read from a LABCHAT_* variable."""
 
     @click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), envvar="LABCHAT_CORPUS",
                   help="Folder of documents: .md, .txt, .html, .pdf, .docx, .pptx [default: the project's "
                   "corpus/; env LABCHAT_CORPUS].")
     @click.option("--index", "index_dir", type=click.Path(path_type=Path), envvar="LABCHAT_INDEX",
                   help="Folder the index is kept in [default: the project's index/; env LABCHAT_INDEX].")
+    @click.option("--store", envvar="LABCHAT_STORE", metavar="URL",
+                  help="Keep the index in PostgreSQL with pgvector instead of the --index folder, e.g. "
+                  "postgresql://user:password@host/db; several servers can share it [env LABCHAT_STORE].")
     @click.option("--model", envvar="LABCHAT_MODEL",
                   help=f"Transformers causal-LM name or folder [default: {DEFAULT_MODEL}; "
                   "env LABCHAT_MODEL].")
@@ -62,10 +65,10 @@ def settings_options(command: Callable) -> Callable:
                   help="Let the local model word the answer, each sentence checked against the passages, "
                   "or quote the passages [default: quote; env LABCHAT_GENERATE=1].")
     @functools.wraps(command)
-    def wrapper(corpus_dir: Path | None, index_dir: Path | None, model: str | None, backend_url: str | None,
-                generate: bool | None, **kwargs: Any) -> Any:
-        settings = Settings().with_(corpus_dir=corpus_dir, index_dir=index_dir, model=model,
-                                   backend_url=backend_url, generate=generate)
+    def wrapper(corpus_dir: Path | None, index_dir: Path | None, store: str | None, model: str | None,
+                backend_url: str | None, generate: bool | None, **kwargs: Any) -> Any:
+        settings = Settings().with_(corpus_dir=corpus_dir, index_dir=index_dir, store=store or None,
+                                   model=model, backend_url=backend_url, generate=generate)
         return command(settings, **kwargs)
 
     return wrapper

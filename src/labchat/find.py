@@ -22,6 +22,7 @@ from labchat.prompt import ABSTAIN
 from labchat.question import Question, Vocabulary, analyse, parts
 from labchat.retrieve import Hit, Retriever
 from labchat.settings import Settings
+from labchat.store import read_indexed
 from labchat.translate import to_english, untranslated
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,12 @@ class Finder:
         self.embedder = embedder or Embedder(settings, notify)
         if index is None:
             reason = staleness(settings)
-            if reason:
+            if reason and settings.store and read_indexed(settings) is not None:
+                # A shared database is changed by `labchat index --store`, never by a reader whose own
+                # corpus folder may be another machine's copy, or missing.
+                notify(f"{reason}: answering from the database as it is (`labchat index --store URL` "
+                       "updates it)")
+            elif reason:
                 notify(f"{reason}: updating the index first")
                 build_index(settings, self.embedder)
             index = load_index(settings, self.embedder.dim)

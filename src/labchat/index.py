@@ -18,13 +18,11 @@ writes one segment per changed file and swaps the manifest in one step; see `sto
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -36,14 +34,13 @@ from labchat.embed import Embedder
 from labchat.errors import LabchatError
 from labchat.ingest import LargeFile, SourceFile, file_digest, list_files, read_file
 from labchat.settings import Settings
-from labchat.store import MANIFEST, REBUILD, LocalStore, LocalWriter, StoreWriter, damaged, read_manifest
+from labchat.store import Store, StoreWriter, damaged, open_store, open_writer, read_indexed, rebuild, where
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BuildReport", "Index", "build_index", "current_report", "load_index", "read_manifest",
-           "staleness"]
+__all__ = ["BuildReport", "Index", "build_index", "current_report", "load_index", "staleness"]
 
-FORMAT = 2
+FORMAT = 3
 RACY_NS = 2_000_000_000
 """A file changed less than this before it was read may change again within the same modification time
 (file systems keep it to a second or two): its size and time are not trusted, its hash is computed."""
@@ -56,16 +53,12 @@ class Index:
     """A loaded index: the manifest and the store that searches it."""
 
     manifest: dict
-    store: LocalStore
+    store: Store
 
     @property
     def chunks(self) -> list[Chunk]:
-        return self.store.chunks(range(len(self.store)))
-
-    @property
-    def vectors(self) -> np.ndarray:
-        """Chunk i's vector is row i (unit length, so an inner product is a cosine)."""
-        return self.store.vectors
+        """Every chunk, in the corpus's order."""
+        return [chunk for path in self.manifest["files"] for chunk in self.store.file_chunks(path)]
 
 
 @dataclass(frozen=True)
@@ -123,9 +116,9 @@ def staleness(settings: Settings) -> str | None:
     An index from another embedder is not stale but foreign: `load_index` refuses it, so a user who
     pointed --index at the wrong folder is told instead of having it overwritten.
     """
-    manifest = read_manifest(settings.index_dir)
+    manifest = read_indexed(settings)
     if manifest is None:
-        return f"no index in {settings.index_dir}"
+        return f"no index in {where(settings)}"
     if manifest.get("embedder") != settings.embedder:
         return None
     if manifest.get("chunking") != _settings_key(settings, manifest.get("dim", 0))["chunking"]:
@@ -137,9 +130,9 @@ def staleness(settings: Settings) -> str | None:
     if names:
         return f"the corpus changed ({len(names)} file{'s' * (len(names) > 1)}: {', '.join(names[:3])})"
     try:
-        broken = damaged(settings.index_dir, manifest)
+        broken = damaged(settings, manifest)
     except (KeyError, TypeError, ValueError):
-        broken = [MANIFEST]
+        broken = ["manifest.json"]
     if broken:
         return f"the index is damaged ({len(broken)} file{'s' * (len(broken) > 1)}: {', '.join(broken[:3])})"
     return None
@@ -148,7 +141,7 @@ def staleness(settings: Settings) -> str | None:
 def current_report(settings: Settings) -> BuildReport | None:
     """The summary of an index that needs no work, found without loading any model; None if it does."""
     start = time.perf_counter()
-    manifest = read_manifest(settings.index_dir)
+    manifest = read_indexed(settings)
     if manifest is None or manifest.get("embedder") != settings.embedder or staleness(settings):
         return None
     return BuildReport(len(manifest["files"]), manifest["chunks"], 0, time.perf_counter() - start)
@@ -156,31 +149,19 @@ def current_report(settings: Settings) -> BuildReport | None:
 
 def load_index(settings: Settings, dim: int | None = None) -> Index:
     """Open the index for searching; refuse one built with another embedder or dimension, or damaged."""
-    manifest = read_manifest(settings.index_dir)
+    manifest = read_indexed(settings)
     if manifest is None:
-        raise LabchatError(f"no index in {settings.index_dir}: run `labchat index` to build it")
+        raise LabchatError(f"no index in {where(settings)}: "
+                           f"run `labchat index{' --store URL' * bool(settings.store)}` to build it")
     if manifest.get("format") != FORMAT or manifest.get("embedder") != settings.embedder or (
             dim is not None and manifest.get("dim") != dim):
         raise LabchatError(
-            f"the index in {settings.index_dir} was built with embedder {manifest.get('embedder')!r} "
-            f"(dimension {manifest.get('dim')}), not {settings.embedder!r}: {REBUILD}")
+            f"the index in {where(settings)} was built with embedder {manifest.get('embedder')!r} "
+            f"(dimension {manifest.get('dim')}), not {settings.embedder!r}: {rebuild(settings)}")
     try:
-        return Index(manifest, LocalStore(settings.index_dir, manifest))
+        return Index(manifest, open_store(settings, manifest))
     except (KeyError, TypeError, ValueError) as err:
-        raise LabchatError(f"the index in {settings.index_dir} is incomplete: {REBUILD}") from err
-
-
-@contextmanager
-def _build_lock(index_dir: Path) -> Iterator[None]:
-    """One build at a time per index folder; a second one stops with a message instead of waiting."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as err:
-            raise LabchatError(
-                f"another `labchat index` is building {index_dir}: wait for it to finish") from err
-        yield
+        raise LabchatError(f"the index in {where(settings)} is incomplete: {rebuild(settings)}") from err
 
 
 def build_index(settings: Settings, embedder: Embedder, progress: bool = False,
@@ -188,13 +169,8 @@ def build_index(settings: Settings, embedder: Embedder, progress: bool = False,
     """Index the files that changed (or whose segments are damaged), keep the rest, drop deleted files,
     then swap the manifest in one step. Interrupted (Ctrl-C, a kill), the previous index stays whole."""
     start = time.perf_counter()
-    with _build_lock(settings.index_dir):
-        try:
-            previous = read_manifest(settings.index_dir)
-        except LabchatError:
-            previous = None  # a garbled manifest: everything is indexed anew
-        key = _settings_key(settings, embedder.dim, embedder.chunk_vectors)
-        writer = LocalWriter(settings.index_dir, key, previous)
+    key = _settings_key(settings, embedder.dim, embedder.chunk_vectors)
+    with open_writer(settings, key) as writer:
         changed, same, gone = _changes(settings, writer.indexed())
         for rel in gone:
             writer.remove(rel)

@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -96,6 +97,12 @@ class Table:
         return Table(unique[kept], summed[kept].astype(np.int32))
 
 
+class Counts(Protocol):
+    """Anything counts can be looked up in: a `Table`, or a database's table (`store.postgres`)."""
+
+    def get(self, wanted: np.ndarray) -> np.ndarray: ...
+
+
 @dataclass
 class FileWords:
     """What one file (or one piece of a large file) adds to the corpus's words."""
@@ -145,7 +152,7 @@ class Lexicon:
     chunks, and the files' word lists (`lists(kind)` gives each file's, in corpus order), merged when first
     asked for: they serve a misspelt or a Chinese question, or a corpus without example questions."""
 
-    def __init__(self, tables: Sequence[tuple[Table, int]], chunks: int,
+    def __init__(self, tables: Sequence[tuple[Counts, int]], chunks: int,
                  lists: Callable[[str], Iterable]) -> None:
         self.tables = list(tables)
         self.chunks = chunks

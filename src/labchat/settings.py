@@ -24,6 +24,9 @@ class Settings:
 
     corpus_dir: Path = PROJECT_DIR / "corpus"
     index_dir: Path = PROJECT_DIR / "index"
+    store: str | None = None
+    """A PostgreSQL URL (`postgresql://user:password@host/db`) to keep the index in instead of
+    `index_dir`: several servers can then share it (see `store/postgres.py`)."""
     cache_dir: Path = field(default_factory=_default_cache)
     model: str = DEFAULT_MODEL
     embedder: str = DEFAULT_EMBEDDER

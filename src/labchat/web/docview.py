@@ -79,8 +79,8 @@ def passage_html(index: Index, passage: Passage) -> str:
     """The passage's document as the index holds it, section by section, its chunk marked and the
     passage's words highlighted (the page scrolls to them)."""
     esc = html.escape
-    chunks = [c for c in index.chunks if c.path == passage.path]
-    if passage.path not in index.manifest["files"] or not chunks:
+    chunks = index.store.file_chunks(passage.path) if passage.path in index.manifest["files"] else []
+    if not chunks:
         return (f'<div class="lc-doc" data-state="missing"><p class="lc-empty">{esc(passage.path)} is no '
                 "longer in the index: it was removed or changed since this answer.</p></div>")
     here, span = find_passage(chunks, passage)

@@ -8,7 +8,9 @@ is `index.build_index` (only changed files are embedded; its lock keeps a `labch
 process from colliding), then a new `Finder` over the new index, with the embedder and fitted models
 already loaded, assigned to `pipeline.finder` in one step: answers in flight finish on the old index and
 the next question uses the new one. An index rebuilt by another process is noticed by its manifest and
-swapped in the same way.
+swapped in the same way; in a database (`--store`), by its build id, read every second. A server on a
+database indexes its folder's changes, never its folder as a whole at start: the database is shared, and
+another machine's `labchat index --store` keeps it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from labchat.find import Finder
 from labchat.index import build_index, load_index, staleness
 from labchat.pipeline import Pipeline
 from labchat.settings import Settings
-from labchat.store import MANIFEST
+from labchat.store import build_id
+from labchat.store.local import MANIFEST
 from labchat.web.library import PARTIAL
 
 log = logging.getLogger(__name__)
@@ -54,10 +57,12 @@ class LiveIndex:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._watched = (settings.corpus_dir.resolve(), settings.index_dir.resolve())
+        self._watched = (settings.corpus_dir.resolve(),
+                         *([] if settings.store else [settings.index_dir.resolve()]))
 
     def __enter__(self) -> LiveIndex:
-        self.settings.index_dir.mkdir(parents=True, exist_ok=True)  # watched before any build made it
+        if not self.settings.store:
+            self.settings.index_dir.mkdir(parents=True, exist_ok=True)  # watched before any build made it
         self._thread = threading.Thread(target=self._watch, name="labchat-live", daemon=True)
         self._thread.start()
         return self
@@ -68,8 +73,9 @@ class LiveIndex:
         if self._thread is not None:
             self._thread.join()
 
-    def refresh(self, progress: bool = False) -> None:
-        """Update the index if the corpus changed, and put the newest index in service.
+    def refresh(self, progress: bool = False, build: bool = True) -> None:
+        """Update the index if the corpus changed (unless not to `build`), and put the newest index in
+        service.
 
         One update at a time: a caller arriving during another's update waits for it, then usually finds
         nothing left to do. LabchatError when the index cannot be updated now (another process is
@@ -78,7 +84,7 @@ class LiveIndex:
         with self._lock:
             settings, old = self.settings, self.pipeline.finder
             try:
-                if staleness(settings):
+                if build and staleness(settings):
                     build_index(settings, old.embedder, progress=progress)
                 index = load_index(settings, old.embedder.dim)
             except LabchatError as err:
@@ -99,20 +105,31 @@ class LiveIndex:
         corpus = self._watched[0]
         started = False
         # With yield_on_timeout the first (maybe empty) batch comes once the watch is in place: the update
-        # made then covers what changed while the server was starting, and later changes are events.
+        # made then covers what changed while the server was starting, and later changes are events. An
+        # empty batch comes every second: a database's build id is read then.
         for changes in watch(*self._watched, watch_filter=self._relevant, stop_event=self._stop,
                              raise_interrupt=False, yield_on_timeout=True, rust_timeout=1000):
-            if started and not changes:
-                continue
-            started = True
-            written = [Path(p) for _, p in changes if Path(p).is_relative_to(corpus)]
-            if not settle(written, self._stop):
-                return
-            self._update()
+            first, started = not started, True
+            if changes:
+                written = [Path(p) for _, p in changes if Path(p).is_relative_to(corpus)]
+                if not settle(written, self._stop):
+                    return
+                self._update()
+            elif first or self._database_moved():
+                self._update(build=not self.settings.store)
 
-    def _update(self) -> None:
+    def _database_moved(self) -> bool:
+        """Whether another process changed the database the index is in."""
+        if not self.settings.store:
+            return False
         try:
-            self.refresh()
+            return build_id(self.settings) != self.pipeline.finder.index.manifest.get("build")
+        except LabchatError:  # unreachable for now: the next second tries again
+            return False
+
+    def _update(self, build: bool = True) -> None:
+        try:
+            self.refresh(build=build)
         except LabchatError:  # already said in `status` and to `notify`
             pass
         except Exception:  # the watcher outlives any one failed update; the next change retries
@@ -120,10 +137,10 @@ class LiveIndex:
 
     def _relevant(self, _change: object, path: str) -> bool:
         """Corpus files but uploads still being written; of the index folder, only its manifest."""
-        corpus, index = self._watched
+        corpus, *index = self._watched
         changed = Path(path)
-        if changed.is_relative_to(index) and not changed.is_relative_to(corpus):
-            return changed == index / MANIFEST
+        if index and changed.is_relative_to(index[0]) and not changed.is_relative_to(corpus):
+            return changed == index[0] / MANIFEST
         return not changed.name.endswith(PARTIAL)
 
 

@@ -1,7 +1,4 @@
-"""Where the index lives, behind one small interface: add or replace a file's chunks, remove a file, search
-dense, search lexical, report what is indexed (`Store` and `StoreWriter`).
-
-labchat's own store is a folder (`LocalStore`, `LocalWriter`):
+"""The index as a folder, labchat's default store (`LocalStore`, `LocalWriter`):
   manifest.json          what is indexed (see `index.py`) and which segments hold it
   segments/<name>.npz    one per file (or per piece of a large file), named by the hash of its path, its
                          content and the index settings, never changed once written: its chunks, their
@@ -16,6 +13,7 @@ members carry a CRC-32, so a damaged or cut-short file is refused when it is rea
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import io
@@ -25,19 +23,20 @@ import shutil
 import uuid
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from labchat.chunking import Chunk
 from labchat.errors import LabchatError
-from labchat.lexicon import LISTS, TOKEN, Lexicon, Table, count_words, key
+from labchat.lexicon import LISTS, TOKEN, Lexicon, Table, key
 from labchat.postings import Postings, bm25
-from labchat.retrieve import tokenize
+from labchat.settings import Settings
+from labchat.store import Scores
+from labchat.store.contents import Contents, text_key
 
 MANIFEST = "manifest.json"
 REBUILD = "run `labchat index` to rebuild it"
@@ -46,57 +45,40 @@ MAX_CHANGES = 32
 look-up costs one search per change, a summing rewrites the table (a few MB at 100 copies of the corpus)."""
 
 
-@dataclass(frozen=True)
-class Scores:
-    """Some chunks' scores, and the lowest score any chunk of the index has (what scaling to 0..1 needs)."""
-
-    ids: np.ndarray
-    """Chunk ids (positions in the corpus's order), ascending."""
-    values: np.ndarray
-    low: float
+def where(settings: Settings) -> str:
+    return str(settings.index_dir)
 
 
-class Store(Protocol):
-    """An index to search: its chunks are numbered 0..len-1 in the corpus's order."""
-
-    lexicon: Lexicon
-
-    def __len__(self) -> int: ...
-
-    def indexed(self) -> dict:
-        """What is indexed: the manifest (files, skipped files and why, embedder, chunking)."""
-
-    def chunks(self, ids: Iterable[int]) -> list[Chunk]: ...
-
-    def search_dense(self, vector: np.ndarray, k: int, among: np.ndarray) -> Scores:
-        """The k best chunks by cosine, the chunks `among` too, and the lowest score of any chunk (what the
-        fusion scales by)."""
-
-    def search_lexical(self, tokens: Sequence[str]) -> Scores:
-        """BM25 scores of the chunks holding any of the (search) tokens."""
+def read_indexed(settings: Settings) -> dict | None:
+    return read_manifest(settings.index_dir)
 
 
-class StoreWriter(Protocol):
-    """Changes to an index, seen by readers all at once when `commit` returns."""
+def build_id(settings: Settings) -> str | None:
+    manifest = read_manifest(settings.index_dir)
+    return manifest and manifest.get("build")
 
-    def put(self, path: str, digest: str, stat: tuple[int, int] | None,
-            parts: Iterable[tuple[list[Chunk], np.ndarray]]) -> None:
-        """Add or replace a file: its chunks and their vectors, in parts (a large file in several); `stat`
-        is its (size, modification time) if they can be trusted to tell a later change."""
 
-    def remove(self, path: str) -> None: ...
+def open_store(settings: Settings, manifest: dict) -> LocalStore:
+    return LocalStore(settings.index_dir, manifest)
 
-    def skip(self, path: str, digest: str, stat: tuple[int, int] | None, reason: str) -> None:
-        """Record a file that adds nothing, and why (it stays in the report of what is indexed)."""
 
-    def keep(self, path: str, stat: tuple[int, int] | None) -> None:
-        """A file that did not change (its size or time may have)."""
-
-    def known_vectors(self, path: str, texts: Sequence[str]) -> list[np.ndarray | None]:
-        """The vectors already stored for the file's chunks with these search texts (None if new)."""
-
-    def commit(self) -> dict:
-        """Publish the changes; returns what is now indexed."""
+@contextmanager
+def open_writer(settings: Settings, key: dict) -> Iterator[LocalWriter]:
+    """One build at a time per index folder (a lock file); a second one stops with a message instead of
+    waiting."""
+    index_dir = settings.index_dir
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise LabchatError(
+                f"another `labchat index` is building {index_dir}: wait for it to finish") from err
+        try:
+            previous = read_manifest(index_dir)
+        except LabchatError:
+            previous = None  # a garbled manifest: everything is indexed anew
+        yield LocalWriter(index_dir, key, previous)
 
 
 def read_manifest(index_dir: Path) -> dict | None:
@@ -106,11 +88,6 @@ def read_manifest(index_dir: Path) -> dict | None:
         return None
     except (OSError, ValueError) as err:
         raise LabchatError(f"the index in {index_dir} is damaged ({MANIFEST}): {REBUILD}") from err
-
-
-def _text_key(text: str) -> int:
-    """What a chunk's vector is found by when its file changes: its search text's key."""
-    return key("", text)
 
 
 def _segment_file(index_dir: Path, name: str) -> Path:
@@ -151,8 +128,9 @@ def _words_whole(index_dir: Path, words: dict) -> bool:
     return all(_whole(file, size) for file, size in _words_files(index_dir, words))
 
 
-def damaged(index_dir: Path, manifest: dict) -> list[str]:
+def damaged(settings: Settings, manifest: dict) -> list[str]:
     """The index files a manifest names that are missing or not the size they were written."""
+    index_dir = settings.index_dir
     files = [(_segment_file(index_dir, e["name"]), e["bytes"]) for _, e in _entries(manifest)]
     files += _words_files(index_dir, manifest["words"])
     return sorted({f.name for f, size in files if not _whole(f, size)})
@@ -215,6 +193,16 @@ class LocalStore:
             segment = int(np.searchsorted(self.offsets, i, side="right")) - 1
             out.append(self._parsed(segment)[int(i) - self.segments[segment].offset])
         return out
+
+    def file_chunks(self, path: str) -> list[Chunk]:
+        """Only that file's segments are parsed."""
+        first = 0
+        for listed_path, listed in self.manifest["segments"].items():
+            count = sum(entry["chunks"] for entry in listed)
+            if listed_path == path:
+                return self.chunks(range(first, first + count))
+            first += count
+        return []
 
     def _parse(self, segment: int) -> list[Chunk]:
         return [Chunk(**json.loads(line)) for line in self.segments[segment].chunks.split(b"\n") if line]
@@ -334,7 +322,7 @@ class LocalWriter:
         where = self._known_keys(path)
         found: list[np.ndarray | None] = []
         for text in texts:
-            name, row = where.get(_text_key(text), (None, 0))
+            name, row = where.get(text_key(text), (None, 0))
             vectors = self._old_vectors(name) if name else None
             found.append(None if vectors is None else vectors[row])
         return found
@@ -356,19 +344,18 @@ class LocalWriter:
     def _write_segment(self, name: str, chunks: list[Chunk], vectors: np.ndarray) -> tuple[int, int]:
         """Write one segment durably under its final name; returns its chunks' length in tokens and its
         size in bytes."""
-        tokens = [tokenize(c.search_text) for c in chunks]
-        postings = Postings.of(tokens)
-        words = count_words(chunks, tokens)
+        contents = Contents.of(chunks)
+        postings, words = contents.postings, contents.words
         lines = "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks)
         arrays = {
             "vectors": np.asarray(vectors, dtype=np.float32).reshape(len(chunks), self.settings_key["dim"]),
             "chunks": np.frombuffer(lines.encode(), dtype=np.uint8),
             **{kind: _json_bytes(getattr(words, kind)) for kind in LISTS},
-            "text_keys": np.array([_text_key(c.search_text) for c in chunks], dtype=np.uint64),
+            "text_keys": np.array([text_key(c.search_text) for c in chunks], dtype=np.uint64),
             "table_keys": words.table.keys, "table_counts": words.table.counts,
             **vars(postings),
         }
-        return int(postings.lengths.sum()), _save(_segment_file(self.index_dir, name), arrays)
+        return contents.length, _save(_segment_file(self.index_dir, name), arrays)
 
     def commit(self) -> dict:
         order = sorted(self.files.keys() | self.skipped.keys(), key=lambda p: p.split("/"))
