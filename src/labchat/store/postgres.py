@@ -316,8 +316,9 @@ class PostgresWriter:
         return _manifest(self.conn)
 
     def _vectors_of(self, path: str) -> dict[int, np.ndarray]:
-        rows = self.reader.execute("select text_key, embedding from labchat_chunks where path = %s", (path,))
-        return {int(np.int64(k).view(np.uint64)): v for k, v in rows.fetchall()}
+        rows = self.reader.execute("select text_key, embedding::real[] from labchat_chunks where path = %s",
+                                   (path,))
+        return {int(np.int64(k).view(np.uint64)): np.array(v, dtype=np.float32) for k, v in rows.fetchall()}
 
     def _take_out(self, path: str) -> list[tuple[Table, int]]:
         """Delete a file's chunks, postings and row; its word counts, to be taken out of the corpus's."""
