@@ -41,6 +41,9 @@ from labchat.store.contents import Contents, text_key
 
 LOCK = 0x6C616263686174
 """The advisory lock a `labchat index` holds on the database ("labchat" in hex)."""
+HNSW_MEMORY = "512MB"
+"""Memory PostgreSQL may use to build the HNSW index: its graph fits for about 300,000 chunks of 384
+dimensions (x1000 the corpus); a larger one is built more slowly, on disk."""
 TABLES = ("labchat_meta", "labchat_files", "labchat_chunks", "labchat_postings", "labchat_words")
 SCHEMA = """
 create table labchat_meta (key text primary key, value jsonb not null);
@@ -53,7 +56,6 @@ create table labchat_chunks (
     id bigint primary key, path text not null, chunk jsonb not null, text_key bigint not null,
     embedding vector({dim}) not null);
 create index on labchat_chunks (path);
-create index on labchat_chunks using hnsw (embedding vector_cosine_ops);
 create table labchat_postings (
     term bigint not null, chunk bigint not null, path text not null, freq real not null, length int not null);
 create index on labchat_postings (term) include (chunk, freq, length);
@@ -71,17 +73,32 @@ def where(settings: Settings) -> str:
     return urlunsplit(parts._replace(netloc="@".join(host)))
 
 
+def _reason(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[-1].strip()
+
+
 def _connect(settings: Settings) -> object:
-    """An autocommit connection with pgvector's types; a database that cannot be reached is one line."""
+    """An autocommit connection; a database that cannot be reached is one line."""
     import psycopg
 
     try:
-        conn = psycopg.connect(settings.store, autocommit=True, connect_timeout=10)
+        return psycopg.connect(settings.store, autocommit=True, connect_timeout=10)
     except (psycopg.Error, ValueError) as err:
-        reason = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
         raise LabchatError(f"cannot connect to the database {where(settings)}: check that it is running, "
-                           f"the URL and the password ({reason})") from err
-    return conn
+                           f"the URL and the password ({_reason(err)})") from err
+
+
+@contextmanager
+def _said(settings: Settings) -> Iterator[None]:
+    """A database error met while reading or writing, as one line (the connection lost, a table dropped
+    by an index built with another embedder)."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.Error as err:
+        raise LabchatError(f"the database {where(settings)} failed ({_reason(err)}): check that it is "
+                           "running and try again") from err
 
 
 def _register(settings: Settings, conn: object) -> None:
@@ -122,12 +139,12 @@ def _manifest(conn: object) -> dict | None:
 
 
 def read_indexed(settings: Settings) -> dict | None:
-    with _connect(settings) as conn:
+    with _connect(settings) as conn, _said(settings):
         return _manifest(conn)
 
 
 def build_id(settings: Settings) -> str | None:
-    with _connect(settings) as conn:
+    with _connect(settings) as conn, _said(settings):
         if not _exists(conn):
             return None
         row = conn.execute("select value from labchat_meta where key = 'build'").fetchone()
@@ -142,7 +159,7 @@ def damaged(settings: Settings, manifest: dict) -> list[str]:
 def open_store(settings: Settings, manifest: dict) -> PostgresStore:
     conn = _connect(settings)
     _register(settings, conn)
-    return PostgresStore(conn, manifest)
+    return PostgresStore(settings, conn, manifest)
 
 
 class PostgresStore:
@@ -150,12 +167,17 @@ class PostgresStore:
     server's start-up and memory do not grow with the corpus. The chunk count, mean length and word lists
     are those of the manifest read at opening; a server reloads when the build id changes (`web.live`)."""
 
-    def __init__(self, conn: object, manifest: dict) -> None:
+    def __init__(self, settings: Settings, conn: object, manifest: dict) -> None:
+        self.settings = settings
         self.conn = conn
         self.manifest = manifest
         self.size = manifest["chunks"]
         self.mean_length = manifest["length"] / max(self.size, 1)
-        self.lexicon = Lexicon([(_WordCounts(conn), 1)], self.size, self._lists)
+        self.lexicon = Lexicon([(_WordCounts(self), 1)], self.size, self._lists)
+
+    def query(self, sql: str, params: Sequence) -> list[tuple]:
+        with _said(self.settings):
+            return self.conn.execute(sql, params).fetchall()
 
     def __len__(self) -> int:
         return self.size
@@ -165,15 +187,14 @@ class PostgresStore:
 
     def chunks(self, ids: Iterable[int]) -> list[Chunk]:
         ids = [int(i) for i in ids]
-        found = dict(self.conn.execute("select id, chunk from labchat_chunks where id = any(%s)",
-                                       (ids,)).fetchall())
+        found = dict(self.query("select id, chunk from labchat_chunks where id = any(%s)", (ids,)))
         if len(found) < len(set(ids)):
             raise LabchatError("the index changed while answering (another `labchat index`): ask again")
         return [Chunk(**found[i]) for i in ids]
 
     def file_chunks(self, path: str) -> list[Chunk]:
-        rows = self.conn.execute("select chunk from labchat_chunks where path = %s order by id", (path,))
-        return [Chunk(**row[0]) for row in rows.fetchall()]
+        rows = self.query("select chunk from labchat_chunks where path = %s order by id", (path,))
+        return [Chunk(**row[0]) for row in rows]
 
     def search_dense(self, vector: np.ndarray, k: int, among: np.ndarray) -> Scores:
         """The k best by the HNSW index (approximate: pgvector's default ef_search of 40 candidates), the
@@ -181,15 +202,14 @@ class PostgresStore:
         if not self.size:
             return Scores(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), 0.0)
         query = np.asarray(vector, dtype=np.float32)
-        best = self.conn.execute("select id from labchat_chunks order by embedding <=> %s limit %s",
-                                 (query, k)).fetchall()
+        best = self.query("select id from labchat_chunks order by embedding <=> %s limit %s", (query, k))
         wanted = np.union1d([row[0] for row in best], among).astype(np.int64).tolist()
-        rows = self.conn.execute("select id, -(embedding <#> %s) from labchat_chunks where id = any(%s) "
-                                 "order by id", (query, wanted)).fetchall()
-        low = self.conn.execute("select -(embedding <#> %s) from labchat_chunks order by embedding <=> %s "
-                                "limit 1", (query, -query)).fetchone()
+        rows = self.query("select id, -(embedding <#> %s) from labchat_chunks where id = any(%s) order by id",
+                          (query, wanted))
+        low = self.query("select -(embedding <#> %s) from labchat_chunks order by embedding <=> %s limit 1",
+                         (query, -query))
         return Scores(np.array([r[0] for r in rows], dtype=np.int64),
-                      np.array([r[1] for r in rows], dtype=np.float32), float(low[0]) if low else 0.0)
+                      np.array([r[1] for r in rows], dtype=np.float32), float(low[0][0]) if low else 0.0)
 
     def search_lexical(self, tokens: Sequence[str]) -> Scores:
         """BM25 summed by the database over the postings of the question's tokens (the weights, each token's
@@ -198,19 +218,18 @@ class PostgresStore:
                    if (df := self.lexicon.count(TOKEN, t)[0])]
         if not weights:
             return Scores(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), 0.0)
-        rows = self.conn.execute(
+        rows = self.query(
             "select p.chunk, sum(q.weight * p.freq / (p.freq + %s * ((1 - %s) + %s * p.length / %s)))"
             " from unnest(%s::bigint[], %s::float8[]) as q(term, weight)"
             " join labchat_postings p on p.term = q.term group by p.chunk order by p.chunk",
             (K1, B, B, self.mean_length, _signed(t for t, _ in weights),
-             [float(w) for _, w in weights])).fetchall()
+             [float(w) for _, w in weights]))
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         values = np.array([r[1] for r in rows], dtype=np.float32)
         return Scores(ids, values, float(values.min()) if len(ids) == self.size and len(ids) else 0.0)
 
     def _lists(self, kind: str) -> Iterator:
-        rows = self.conn.execute("select path, lists -> %s from labchat_files where lists is not null",
-                                 (kind,)).fetchall()
+        rows = self.query("select path, lists -> %s from labchat_files where lists is not null", (kind,))
         for _, parts in sorted(rows, key=lambda row: row[0].split("/")):
             yield from parts
 
@@ -218,13 +237,13 @@ class PostgresStore:
 class _WordCounts:
     """The corpus's word counts (`lexicon.Table.get`), looked up in the database."""
 
-    def __init__(self, conn: object) -> None:
-        self.conn = conn
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
 
     def get(self, wanted: np.ndarray) -> np.ndarray:
         signed = np.asarray(wanted, dtype=np.uint64).view(np.int64)
-        found = dict((k, (s, c)) for k, s, c in self.conn.execute(
-            "select key, seen, capitalised from labchat_words where key = any(%s)", (signed.tolist(),)))
+        found = {k: (s, c) for k, s, c in self.store.query(
+            "select key, seen, capitalised from labchat_words where key = any(%s)", (signed.tolist(),))}
         return np.array([found.get(k, (0, 0)) for k in signed.tolist()], dtype=np.int64).reshape(-1, 2)
 
 
@@ -233,22 +252,23 @@ def open_writer(settings: Settings, key: dict) -> Iterator[PostgresWriter]:
     """The lock, then the tables (made, or made anew for an index built with other settings)."""
     conn, reader = _connect(settings), _connect(settings)
     try:
-        if not conn.execute("select pg_try_advisory_lock(%s)", (LOCK,)).fetchone()[0]:
-            raise LabchatError(f"another `labchat index` is writing to {where(settings)}: wait for it to "
-                               "finish")
-        conn.execute("create extension if not exists vector")
-        _register(settings, conn)
-        _register(settings, reader)
-        with conn.transaction():
-            row = conn.execute("select value from labchat_meta where key = 'settings'").fetchone() \
-                if _exists(conn) else None
-            if row is None or row[0] != key:
-                for table in TABLES:
-                    conn.execute(f"drop table if exists {table}")
-                conn.execute("drop sequence if exists labchat_chunk_ids")
-                conn.execute(SCHEMA.format(dim=int(key["dim"])))
-                conn.execute("insert into labchat_meta values ('settings', %s)", (json.dumps(key),))
-        yield PostgresWriter(conn, reader)
+        with _said(settings):
+            if not conn.execute("select pg_try_advisory_lock(%s)", (LOCK,)).fetchone()[0]:
+                raise LabchatError(f"another `labchat index` is writing to {where(settings)}: wait for it to "
+                                   "finish")
+            conn.execute("create extension if not exists vector")
+            _register(settings, conn)
+            _register(settings, reader)
+            with conn.transaction():
+                row = conn.execute("select value from labchat_meta where key = 'settings'").fetchone() \
+                    if _exists(conn) else None
+                if row is None or row[0] != key:
+                    for table in TABLES:
+                        conn.execute(f"drop table if exists {table}")
+                    conn.execute("drop sequence if exists labchat_chunk_ids")
+                    conn.execute(SCHEMA.format(dim=int(key["dim"])))
+                    conn.execute("insert into labchat_meta values ('settings', %s)", (json.dumps(key),))
+            yield PostgresWriter(conn, reader)
     finally:
         conn.close()
         reader.close()
@@ -313,6 +333,12 @@ class PostgresWriter:
         return [known.get(text_key(t)) for t in texts]
 
     def commit(self) -> dict:
+        """The HNSW index is made here when missing, after a first build's rows: building it over them at
+        once is faster than inserting into it row by row (pgvector's advice); later builds keep it up to
+        date as they insert."""
+        self.conn.execute(f"set maintenance_work_mem = '{HNSW_MEMORY}'")
+        self.conn.execute("create index if not exists labchat_chunks_embedding on labchat_chunks "
+                          "using hnsw (embedding vector_cosine_ops)")
         return _manifest(self.conn)
 
     def _vectors_of(self, path: str) -> dict[int, np.ndarray]:
