@@ -175,6 +175,7 @@ def _header(settings: Settings, profile: CorpusProfile, generating: bool) -> str
     how = (f"Model <code>{model}</code> words the answers, each sentence checked against the passages"
            if generating else "Answers quoted from the passages, cited")
     setup = f"{how} \u00b7 documents in <code>{html.escape(settings.corpus_dir.name)}/</code>"
+    setup += " \u00b7 index in PostgreSQL, shared" if settings.store else ""
     return (f'<header class="lc-header"><h1>{html.escape(profile.title)}</h1>'
             f'<p>{html.escape(profile.description)}</p>'
             f'<p class="lc-setup">{setup}</p></header>')
