@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import logging
 import os
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -78,6 +79,26 @@ def int8_file(model_file: Path) -> Path:
     return model_file.with_name(f"{model_file.stem}.int8.onnx")
 
 
+class _DropPreprocessAdvice(logging.Filter):
+    """quantize_dynamic advises pre-processing to every model without its metadata, through
+    `logging.warning` (the root logger, which the CLI prints): users can do nothing about it, and the
+    int8 copy is judged by its cosines to float32 instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Please consider to run pre-processing before quantization")
+
+
+@contextlib.contextmanager
+def _without_preprocess_advice() -> Iterator[None]:
+    """Only that one message, only while the int8 copy is made."""
+    root, advice = logging.getLogger(), _DropPreprocessAdvice()
+    root.addFilter(advice)
+    try:
+        yield
+    finally:
+        root.removeFilter(advice)
+
+
 def _quantize(model_file: Path, path: Path, target: Path, run: Callable[[object, list[str]], np.ndarray],
               reference: np.ndarray) -> None:
     """Make the int8 copy that indexing uses (onnxruntime's dynamic quantization): the weights of every
@@ -96,9 +117,10 @@ def _quantize(model_file: Path, path: Path, target: Path, run: Callable[[object,
     layers = json.loads((path / "config.json").read_text()).get("num_hidden_layers", 0)
     staging = target.with_name(f".{target.name}.{os.getpid()}")
     if layers and linear:
-        quantize_dynamic(model_file, staging, weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"], nodes_to_exclude=linear[:len(linear) // layers],
-                         extra_options={"MatMulConstBOnly": True})
+        with _without_preprocess_advice():
+            quantize_dynamic(model_file, staging, weight_type=QuantType.QInt8, per_channel=True,
+                             op_types_to_quantize=["MatMul"], nodes_to_exclude=linear[:len(linear) // layers],
+                             extra_options={"MatMulConstBOnly": True})
         vectors = run(onnxruntime.InferenceSession(staging, providers=["CPUExecutionProvider"]), PROBES)
         if float((vectors * reference).sum(axis=1).min()) < MIN_COSINE:
             staging.write_bytes(b"")
