@@ -249,7 +249,7 @@ def test_fast_embedding_path_matches_sentence_transformers(embedder: Embedder) -
 @pytest.mark.parametrize("corpus", [PROJECT_DIR / "corpus", PROJECT_DIR / "tests" / "data" / "otherdocs"],
                          ids=["labs", "httpx-docs"])
 def test_int8_vectors_stay_within_cosine_099_of_float32(corpus: Path, embedder: Embedder) -> None:
-    """Indexing runs the int8 copy of the embedder (about 1.7x the rate of chunks): every chunk's vector of
+    """Indexing runs the int8 copy of the embedder (see embed._quantize): every chunk's vector of
     two corpora, ours and one it was not tuned on, points where the float32 model's does."""
     texts = [c.search_text for path in list_files(corpus) if isinstance(source := read_file(path, corpus),
                                                                          SourceFile)
