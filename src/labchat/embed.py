@@ -105,7 +105,7 @@ def _quantize(model_file: Path, path: Path, target: Path, run: Callable[[object,
     """Make the int8 copy that indexing uses (onnxruntime's dynamic quantization): the weights of every
     linear layer but each block's last (the feed-forward output) in int8, per output channel. Checked one
     text per pass, as chunks are embedded, against float32: every vector of the corpus's chunks within
-    cosine 0.9927 (the HTTPX docs 0.9950, PROBES 0.9949), at about 0.9x the rate of the copy with the first
+    cosine 0.9927 (the HTTPX docs 0.9950, PROBES 0.9949), at 0.8-0.9x the rate of the copy with the first
     block in float32 instead, whose vectors fell to 0.9889 on a probe (0.9847 with every layer in int8).
     The copy is kept only if it is as close on PROBES (`reference` holds their float32 vectors); otherwise
     `target` is left empty."""
