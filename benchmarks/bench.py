@@ -25,8 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gradio_client import Client
 
 ROOT = Path(__file__).resolve().parents[1]
 LABCHAT = Path(sys.executable).with_name("labchat")
@@ -145,9 +150,9 @@ def processes(repeat: int) -> None:
     print(f"{'serving memory (peak)':<24} labchat  {serving_memory_mb():8.0f} MB")
 
 
-def serving_memory_mb(args: Sequence[str] = ()) -> float:
-    """Start `labchat serve` (with `args`, such as --corpus), ask it three questions through gradio_client,
-    read its peak RSS."""
+@contextmanager
+def serving(args: Sequence[str] = ()) -> Iterator[tuple[subprocess.Popen, Client]]:
+    """`labchat serve` (with `args`, such as --corpus) on a free port, and a gradio_client connected to it."""
     from gradio_client import Client
 
     with socket.socket() as sock:
@@ -159,7 +164,17 @@ def serving_memory_mb(args: Sequence[str] = ()) -> float:
         for line in server.stdout:
             if "the chat is on" in line:
                 break
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        # download_files=False: the client would take each source's "path" for a file to fetch
+        yield server, Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def serving_memory_mb(args: Sequence[str] = ()) -> float:
+    """Start `labchat serve` (with `args`, such as --corpus), ask it three questions through gradio_client,
+    read its peak RSS."""
+    with serving(args) as (server, client):
         endpoint = next(name for name in client.view_api(print_info=False, return_format="dict")[
             "named_endpoints"] if "respond" in name)
         for q in questions()[:3]:
@@ -167,9 +182,6 @@ def serving_memory_mb(args: Sequence[str] = ()) -> float:
         status = Path(f"/proc/{server.pid}/status").read_text()
         peak = next(line for line in status.splitlines() if line.startswith("VmHWM"))
         return int(peak.split()[1]) / 1024
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> None:

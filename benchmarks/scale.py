@@ -12,6 +12,11 @@ fresh process, in this order, on a corpus in a temporary folder:
   nothing changed `labchat index` again
   fresh ask       `labchat ask --json` (the index current), and that process's peak memory
   serve peak      `labchat serve` after answering three questions through gradio_client
+  live edit       in a running `labchat serve`, from saving a one-figure edit of the labs document
+                  ($691M -> $733M) until its ask endpoint answers QUESTION with the new figure; this
+                  includes the server's wait for the file to hold still (web.live.SETTLE_SECONDS, 1 s)
+  against         with --against SRC, the full build again, right after ours on the same corpus, by the
+                  labchat of another checkout's source folder (PYTHONPATH=SRC) into an index of its own
 
 Cheap figures are medians over --repeat runs. Each is printed with its ratio to x1, all from one run, so
 the ratios hold even when other work on the machine slows everything alike.
@@ -32,13 +37,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import LABCHAT, ROOT, serving_memory_mb
+from bench import LABCHAT, ROOT, serving, serving_memory_mb
 
 CORPUS = ROOT / "corpus"
 LABS = "chinese-llm-labs.md"
 QUESTION = "How much did Baichuan raise in its Series B round?"
 EDIT = ("A comprehensive exploration", "A thorough exploration")
 """The one-sentence edit: the labs document's opening line, present in every copy."""
+LIVE_LIMIT = 600.0
+"""Seconds a live server may take to answer from an edit before the run is given up."""
 
 _NAME = re.compile(r"\b[A-Z][a-z]{2,}\b")
 _NUMBER = re.compile(r"\b[1-9]\d*\b")
@@ -80,11 +87,13 @@ class Run:
     output: str
 
 
-def run(args: list[str]) -> Run:
-    """One fresh `labchat` process: wall time, its own peak resident memory (from wait4), its stdout."""
+def run(args: list[str], source: Path | None = None) -> Run:
+    """One fresh `labchat` process (of the code in `source`, a src folder, if given): wall time, its own peak
+    resident memory (from wait4), its stdout."""
+    env = {**os.environ, "PYTHONPATH": str(source)} if source else None
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        process = subprocess.Popen([str(LABCHAT), *args], stdout=out, stderr=err, text=True)
+        process = subprocess.Popen([str(LABCHAT), *args], stdout=out, stderr=err, text=True, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -95,7 +104,22 @@ def run(args: list[str]) -> Run:
         return Run(seconds, usage.ru_maxrss / 1024, out.read())
 
 
-def measure(scale: int, workdir: Path, repeat: int, serve: bool) -> dict[str, float]:
+def live_edit_s(where: list[str], document: Path) -> float:
+    """Seconds from saving an edit of `document` in a running `labchat serve` to the first answer from it."""
+    with serving(where) as (_, client):
+        def answer() -> str:
+            return client.predict(QUESTION, None, api_name="/ask")["answer"]
+
+        assert "691" in answer()
+        document.write_text(document.read_text(encoding="utf-8").replace("$691M", "$733M"), encoding="utf-8")
+        start = time.perf_counter()
+        while "733" not in answer():
+            if time.perf_counter() - start > LIVE_LIMIT:
+                raise SystemExit(f"the live server did not answer from the edit within {LIVE_LIMIT} s")
+        return time.perf_counter() - start
+
+
+def measure(scale: int, workdir: Path, repeat: int, serve: bool, against: Path | None) -> dict[str, float]:
     """Every figure of one row of the table, for the corpus x scale."""
     corpus, index = workdir / f"corpus-x{scale}", workdir / f"index-x{scale}"
     edited = make_corpus(corpus, scale)
@@ -106,6 +130,11 @@ def measure(scale: int, workdir: Path, repeat: int, serve: bool) -> dict[str, fl
     row["chunks"] = int(re.search(r"into (\d+) chunks", full.output).group(1))
     row["full_s"] = full.seconds
     row["rate"] = row["chunks"] / full.seconds
+    if against:
+        other = workdir / f"index-x{scale}-against"
+        row["against_rate"] = row["chunks"] / run(["index", "--corpus", str(corpus), "--index", str(other)],
+                                                  against).seconds
+        shutil.rmtree(other)
     text = edited.read_text(encoding="utf-8")
     assert EDIT[0] in text
     edited.write_text(text.replace(*EDIT), encoding="utf-8")
@@ -117,6 +146,7 @@ def measure(scale: int, workdir: Path, repeat: int, serve: bool) -> dict[str, fl
     row["ask_mb"] = max(a.peak_mb for a in asks)
     if serve:
         row["serve_mb"] = serving_memory_mb(where)
+        row["live_s"] = live_edit_s(where, corpus / LABS)
     shutil.rmtree(corpus)
     shutil.rmtree(index)
     return row
@@ -131,6 +161,8 @@ COLUMNS = [  # key, heading, format
     ("ask_s", "fresh `labchat ask`", "{:.2f} s"),
     ("ask_mb", "its peak memory", "{:,.0f} MB"),
     ("serve_mb", "`labchat serve` peak", "{:,.0f} MB"),
+    ("live_s", "one file edited, live server answers from it", "{:.2f} s"),
+    ("against_rate", "--against's chunks/s", "{:.0f}"),
 ]
 
 
@@ -157,13 +189,15 @@ def main() -> None:
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-serve", dest="serve", action="store_false",
-                        help="skip the `labchat serve` memory column")
+                        help="skip the `labchat serve` columns (memory, live edit)")
+    parser.add_argument("--against", type=Path, metavar="SRC",
+                        help="also time the full build by the labchat in this src folder (another checkout)")
     parser.add_argument("--workdir", type=Path, help="where the corpora are built [a temporary folder]")
     args = parser.parse_args()
     rows = {}
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         for scale in sorted(args.scales):
-            rows[scale] = measure(scale, Path(tmp), args.repeat, args.serve)
+            rows[scale] = measure(scale, Path(tmp), args.repeat, args.serve, args.against)
             print(f"\u00d7{scale}: " + ", ".join(f"{k} {v:.2f}" for k, v in rows[scale].items()),
                   file=sys.stderr, flush=True)
     print(table(rows))

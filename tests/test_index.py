@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -248,7 +249,7 @@ def test_fast_embedding_path_matches_sentence_transformers(embedder: Embedder) -
 @pytest.mark.parametrize("corpus", [PROJECT_DIR / "corpus", PROJECT_DIR / "tests" / "data" / "otherdocs"],
                          ids=["labs", "httpx-docs"])
 def test_int8_vectors_stay_within_cosine_099_of_float32(corpus: Path, embedder: Embedder) -> None:
-    """Indexing runs the int8 copy of the embedder (about 1.7x the rate of chunks): every chunk's vector of
+    """Indexing runs the int8 copy of the embedder (see embed._quantize): every chunk's vector of
     two corpora, ours and one it was not tuned on, points where the float32 model's does."""
     texts = [c.search_text for path in list_files(corpus) if isinstance(source := read_file(path, corpus),
                                                                          SourceFile)
@@ -268,6 +269,14 @@ def test_damaged_onnx_cache_is_exported_again(tmp_path: Path, embedder: Embedder
     texts = ["Who founded Zhipu AI?", "Zhipu AI was founded by Tang Jie."]
     np.testing.assert_allclose(Embedder(settings).encode(texts), embedder.encode(texts), atol=1e-6)
     assert cached.stat().st_size > 1_000_000
+
+
+def test_making_the_int8_copy_logs_no_advice(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """onnxruntime advises pre-processing on the root logger while the copy is made, which `labchat index`
+    printed on its first run: nothing a user can act on."""
+    with caplog.at_level(logging.DEBUG):
+        assert Embedder(Settings(cache_dir=tmp_path / "cache")).chunk_vectors == "int8"
+    assert "making the int8 embedder" in caplog.text and "pre-processing" not in caplog.text
 
 
 def test_the_manifest_says_when_each_file_was_embedded_and_why_one_was_skipped(
