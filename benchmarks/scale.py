@@ -14,7 +14,7 @@ fresh process, in this order, on a corpus in a temporary folder:
   serve peak      `labchat serve` after answering three questions through gradio_client
   live edit       in a running `labchat serve`, from saving a one-figure edit of the labs document
                   ($691M -> $733M) until its ask endpoint answers QUESTION with the new figure; this
-                  includes the server's wait for the file to hold still (web.live.SETTLE_SECONDS, 1 s)
+                  includes the server's wait for the file to hold still (web.live.SETTLE_SECONDS, 0.4 s)
   against         with --against SRC, the full build again, right after ours on the same corpus, by the
                   labchat of another checkout's source folder (PYTHONPATH=SRC) into an index of its own
 

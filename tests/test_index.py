@@ -13,7 +13,7 @@ import pytest
 
 from labchat import index as index_module
 from labchat.chunking import chunk_file
-from labchat.embed import MIN_COSINE, Embedder
+from labchat.embed import INT8_RECIPE, MIN_COSINE, Embedder
 from labchat.errors import LabchatError
 from labchat.index import build_index, load_index, staleness
 from labchat.ingest import SourceFile, list_files, read_file
@@ -54,7 +54,7 @@ def test_build_and_load_round_trip(settings: Settings, embedder: Embedder) -> No
     assert manifest["files"] == {
         name: hashlib.sha256((settings.corpus_dir / name).read_bytes()).hexdigest() for name in (LABS, HUBS)}
     # The vectors are the chunks' embeddings by the int8 model, in the chunks' order.
-    assert manifest["vectors"] == embedder.chunk_vectors == "int8"
+    assert manifest["vectors"] == embedder.chunk_vectors == INT8_RECIPE
     sample = [0, len(index.chunks) // 2, len(index.chunks) - 1]
     fresh = embedder.encode_chunks([index.chunks[i].search_text for i in sample])
     np.testing.assert_allclose(index.store.vectors[sample], fresh, atol=1e-5)
@@ -275,7 +275,7 @@ def test_making_the_int8_copy_logs_no_advice(tmp_path: Path, caplog: pytest.LogC
     """onnxruntime advises pre-processing on the root logger while the copy is made, which `labchat index`
     printed on its first run: nothing a user can act on."""
     with caplog.at_level(logging.DEBUG):
-        assert Embedder(Settings(cache_dir=tmp_path / "cache")).chunk_vectors == "int8"
+        assert Embedder(Settings(cache_dir=tmp_path / "cache")).chunk_vectors == INT8_RECIPE
     assert "making the int8 embedder" in caplog.text and "pre-processing" not in caplog.text
 
 

@@ -74,10 +74,14 @@ def onnx_file(name: str, path: Path, cache_dir: Path) -> Path:
     return cache_dir / "models" / f"{Path(name).name}-{key}.onnx"
 
 
+INT8_RECIPE = "int8-ffn-out-fp32"
+"""How the int8 copy is made: every linear layer in int8 but each block's feed-forward output."""
+
+
 def int8_file(model_file: Path) -> Path:
     """Where the int8 copy of an exported model lives (an empty file: the copy was not close enough); named
     after the recipe (feed-forward outputs in float32), so a copy made otherwise is not taken for it."""
-    return model_file.with_name(f"{model_file.stem}.int8-ffn-out-fp32.onnx")
+    return model_file.with_name(f"{model_file.stem}.{INT8_RECIPE}.onnx")
 
 
 class _DropPreprocessAdvice(logging.Filter):
@@ -237,8 +241,9 @@ class Embedder:
 
     @property
     def chunk_vectors(self) -> str:
-        """What `encode_chunks` runs ("int8" or "float32"): an index holds one kind only."""
-        return "float32" if self.chunk_session is None else "int8"
+        """What `encode_chunks` runs (the int8 recipe, or "float32"): an index holds one kind only, and an
+        index embedded by another recipe is embedded again."""
+        return "float32" if self.chunk_session is None else INT8_RECIPE
 
     @functools.cached_property
     def chunk_session(self) -> object | None:

@@ -1,8 +1,9 @@
 """Keep the index in step with the corpus: which files changed, what they add, what is indexed.
 
-The manifest (`manifest.json` in the index folder, written by `store.LocalWriter`) says:
-  format, embedder, dim, vectors, chunking   what the index was built with (vectors: "int8" or "float32",
-              see `Embedder.encode_chunks`); another embedder's index is refused
+What is indexed is a manifest (`manifest.json` in the index folder, or read from the database: see
+`store/`):
+  format, embedder, dim, vectors, chunking   what the index was built with (vectors: `embed.INT8_RECIPE`
+              or "float32", see `Embedder.encode_chunks`); another embedder's index is refused
   files       {path: content hash} of every file read, in the corpus's order
   skipped     {path: {"digest", "reason"}} of every file that adds nothing, and why
   stat        {path: [size, modification time]} of files whose hash need not be computed again while

@@ -33,8 +33,10 @@ from labchat.web.library import PARTIAL
 
 log = logging.getLogger(__name__)
 
-SETTLE_SECONDS = 1.0
-"""How long a changed file's size and modification time must hold still before it is read."""
+SETTLE_SECONDS = 0.4
+"""How long a changed file's size and modification time must hold still before it is read. Short, so an
+edit is answered from within about a second (benchmarks/scale.py); a copy that stalls for longer is read
+early, and its next write starts another update."""
 SETTLE_LIMIT = 60.0
 """Longest wait for a file to settle; a file written for longer is read as it is, and again later."""
 
@@ -86,6 +88,8 @@ class LiveIndex:
             try:
                 if build and staleness(settings):
                     build_index(settings, old.embedder, progress=progress)
+                if build_id(settings) == old.index.manifest.get("build"):
+                    return  # e.g. woken by the manifest its own build wrote: nothing to load again
                 index = load_index(settings, old.embedder.dim)
             except LabchatError as err:
                 self._say(f"Index not updated: {err}")
