@@ -171,6 +171,23 @@ def test_the_database_scores_and_answers_as_the_folder(both: tuple[Settings, Set
         assert shared.text == local.text, question
 
 
+def test_a_reader_needs_no_corpus_folder_and_never_rewrites_the_database(settings: Settings, postgres: str,
+                                                                        embedder: Embedder) -> None:
+    """Another machine's server has no copy of the corpus, or an older one: it answers from the database
+    as it is, and leaves it as it is."""
+    database = settings.with_(store=new_database(postgres))
+    build_index(database, embedder)
+    before = load_index(database, embedder.dim).store.indexed()
+    elsewhere = database.with_(corpus_dir=settings.corpus_dir.parent / "no-corpus-here")
+    answer = final(Pipeline(elsewhere, embedder=embedder).ask(QUESTIONS[0]))
+    assert "$691M" in answer.text and not answer.abstained
+    older = database.with_(corpus_dir=settings.corpus_dir.parent / "older")
+    older.corpus_dir.mkdir()
+    shutil.copy(settings.corpus_dir / HUBS, older.corpus_dir / HUBS)
+    Pipeline(older, embedder=embedder)
+    assert load_index(database, embedder.dim).store.indexed() == before
+
+
 def test_an_unreachable_database_is_one_line_saying_what_to_check(tmp_path: Path) -> None:
     url = f"postgresql://labchat:secret@/labchat?host={tmp_path}"
     result = subprocess.run([str(LABCHAT), "ask", "--store", url, "Who founded 01.AI?"], capture_output=True,

@@ -41,13 +41,10 @@ class Finder:
         self.settings = settings
         self.embedder = embedder or Embedder(settings, notify)
         if index is None:
-            reason = staleness(settings)
-            if reason and settings.store and read_indexed(settings) is not None:
-                # A shared database is changed by `labchat index --store`, never by a reader whose own
-                # corpus folder may be another machine's copy, or missing.
-                notify(f"{reason}: answering from the database as it is (`labchat index --store URL` "
-                       "updates it)")
-            elif reason:
+            # A shared database that holds an index is changed by `labchat index --store`, never by a
+            # reader, whose corpus folder may be another machine's copy, or missing.
+            shared = settings.store and read_indexed(settings) is not None
+            if not shared and (reason := staleness(settings)):
                 notify(f"{reason}: updating the index first")
                 build_index(settings, self.embedder)
             index = load_index(settings, self.embedder.dim)

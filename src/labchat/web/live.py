@@ -63,8 +63,9 @@ class LiveIndex:
                          *([] if settings.store else [settings.index_dir.resolve()]))
 
     def __enter__(self) -> LiveIndex:
-        if not self.settings.store:
-            self.settings.index_dir.mkdir(parents=True, exist_ok=True)  # watched before any build made it
+        # Watched before any build made it; a server on a database may have no corpus folder yet.
+        for folder in self._watched:
+            folder.mkdir(parents=True, exist_ok=True)
         self._thread = threading.Thread(target=self._watch, name="labchat-live", daemon=True)
         self._thread.start()
         return self
