@@ -119,6 +119,7 @@ class FakePipeline:
 
     EVIL = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
     LINK = "[click me](javascript:window.__pwned=3)"
+    CODE = "**__init__**. From the documents: \u201cCall client.__init__(a*b*c) with ~x~ or `y`\u201d [1]"
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, list[tuple[str, str]]]] = []
@@ -138,7 +139,8 @@ class FakePipeline:
         yield answer
         if question == "slow":
             self.release.wait(ANSWER_MS / 1000)
-        answer.text = f"Answer to {question} [1] {self.EVIL} {self.LINK}"
+        answer.text = (self.CODE if question == "code?" else
+                       f"Answer to {question} [1] {self.EVIL} {self.LINK}")
         answer.timings["total_s"], answer.done = 0.1, True
         yield answer
 
@@ -174,6 +176,16 @@ def test_markup_from_documents_is_shown_as_text_and_never_runs(fake_page: Page) 
     for box in (sources, answer):
         assert box.locator("img, script, b, a[href^='javascript']").count() == 0
     assert fake_page.evaluate("window.__pwned") is None
+
+
+def test_an_answer_is_shown_as_written_but_its_short_answer_in_bold(fake_page: Page) -> None:
+    """Code in documents (`__init__`, `a*b*c`) is not taken for Markdown emphasis, strike or code."""
+    ask(fake_page, "code?", turn=1)
+    answer = fake_page.locator(BOT).last
+    expect(answer).to_contain_text("__init__. From the documents: \u201cCall client.__init__(a*b*c) with ~x~ "
+                                   "or `y`\u201d [1]")
+    expect(answer.locator("strong")).to_have_text("__init__")
+    assert answer.locator("em, del, s, code").count() == 0
 
 
 def test_answer_streams_into_the_chat(fake_page: Page, fake: FakePipeline) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Callable, Iterator
 
 import gradio as gr
@@ -240,14 +241,25 @@ def _respond(pipeline: Pipeline, text: str, messages: list[Message], history: li
         yield gr.skip(), messages, gr.skip(), gr.skip(), gr.skip()
 
 
+_INLINE = re.compile(r"[\\*_`~]")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
 def _md_text(text: str) -> str:
-    """Document or user text made inert for the chat's Markdown: no HTML, no links or images."""
-    return html.escape(text, quote=False).replace("](", "]\\(")
+    """Document or user text made inert for the chat's Markdown: no HTML, no links or images, and no
+    emphasis, strike or code made of its own characters (`__init__`, `a*b*c`, `~x~` stay as written)."""
+    return _INLINE.sub(r"\\\g<0>", html.escape(text, quote=False)).replace("](", "]\\(")
+
+
+def _answer_md(text: str) -> str:
+    """An answer for the chat's Markdown: its short answer in bold (`**$691M**`), the rest as written."""
+    pieces = _BOLD.split(text)  # outside, bold, outside, ...
+    return "".join(f"**{_md_text(p)}**" if i % 2 else _md_text(p) for i, p in enumerate(pieces))
 
 
 def chat_text(answer: Answer) -> str:
     """The whole message for the chat bubble: the checked text so far, then notes once it is done."""
-    text = _md_text(answer.text) if answer.text else THINKING
+    text = _answer_md(answer.text) if answer.text else THINKING
     notes = []
     if answer.done and answer.abstained:
         notes.append("The closest passages are shown beside the chat.")
