@@ -338,3 +338,25 @@ def test_a_missing_word_table_is_summed_again(indexed_settings: Settings, embedd
     index = load_index(settings, embedder.dim)
     summed, counted = Table.total(index.store.lexicon.tables), Table.total(Lexicon.of(index.chunks).tables)
     assert np.array_equal(summed.keys, counted.keys) and np.array_equal(summed.counts, counted.counts)
+
+
+def test_a_store_opened_over_the_one_it_replaces_reads_only_new_segments(
+        indexed_settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A running server's refresh: the same store as one loaded afresh, from the changed file's segment
+    alone."""
+    before = load_index(indexed_settings, embedder.dim)
+    hubs = indexed_settings.corpus_dir / HUBS
+    hubs.write_text(hubs.read_text(encoding="utf-8") + f"\n\n{EDIT_SENTENCE}\n", encoding="utf-8")
+    build_index(indexed_settings, embedder)
+    fresh = load_index(indexed_settings, embedder.dim)
+    read = []
+    original = store_module.LocalStore._read
+    monkeypatch.setattr(store_module.LocalStore, "_read",
+                        staticmethod(lambda *args: read.append(args[2]["name"]) or original(*args)))
+    refreshed = load_index(indexed_settings, embedder.dim, previous=before)
+    assert read == [e["name"] for e in fresh.manifest["segments"][HUBS]]
+    assert refreshed.chunks == fresh.chunks
+    assert np.array_equal(refreshed.store.vectors, fresh.store.vectors)
+    question = "Which company opened a submarine research station?"
+    hits = [Retriever(index.store, embedder).search(question, 5) for index in (fresh, refreshed)]
+    assert hits[0] == hits[1] and EDIT_SENTENCE in hits[0][0].chunk.text

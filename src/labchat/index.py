@@ -148,8 +148,9 @@ def current_report(settings: Settings) -> BuildReport | None:
     return BuildReport(len(manifest["files"]), manifest["chunks"], 0, time.perf_counter() - start)
 
 
-def load_index(settings: Settings, dim: int | None = None) -> Index:
-    """Open the index for searching; refuse one built with another embedder or dimension, or damaged."""
+def load_index(settings: Settings, dim: int | None = None, previous: Index | None = None) -> Index:
+    """Open the index for searching; refuse one built with another embedder or dimension, or damaged.
+    `previous`, the index a running server replaces, lends the parts both hold."""
     manifest = read_indexed(settings)
     if manifest is None:
         raise LabchatError(f"no index in {where(settings)}: "
@@ -160,7 +161,7 @@ def load_index(settings: Settings, dim: int | None = None) -> Index:
             f"the index in {where(settings)} was built with embedder {manifest.get('embedder')!r} "
             f"(dimension {manifest.get('dim')}), not {settings.embedder!r}: {rebuild(settings)}")
     try:
-        return Index(manifest, open_store(settings, manifest))
+        return Index(manifest, open_store(settings, manifest, previous and previous.store))
     except (KeyError, TypeError, ValueError) as err:
         raise LabchatError(f"the index in {where(settings)} is incomplete: {rebuild(settings)}") from err
 

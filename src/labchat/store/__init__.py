@@ -127,9 +127,10 @@ def damaged(settings: Settings, manifest: dict) -> list[str]:
     return _backend(settings).damaged(settings, manifest)
 
 
-def open_store(settings: Settings, manifest: dict) -> Store:
-    """The index, opened for searching (its embedder already checked against the manifest)."""
-    return _backend(settings).open_store(settings, manifest)
+def open_store(settings: Settings, manifest: dict, previous: Store | None = None) -> Store:
+    """The index, opened for searching (its embedder already checked against the manifest); `previous`,
+    the store it replaces in a running server, lends what both hold."""
+    return _backend(settings).open_store(settings, manifest, previous)
 
 
 def open_writer(settings: Settings, key: dict) -> AbstractContextManager[StoreWriter]:

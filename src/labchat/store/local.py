@@ -58,8 +58,8 @@ def build_id(settings: Settings) -> str | None:
     return manifest and manifest.get("build")
 
 
-def open_store(settings: Settings, manifest: dict) -> LocalStore:
-    return LocalStore(settings.index_dir, manifest)
+def open_store(settings: Settings, manifest: dict, previous: object | None = None) -> LocalStore:
+    return LocalStore(settings.index_dir, manifest, previous if isinstance(previous, LocalStore) else None)
 
 
 @contextmanager
@@ -150,36 +150,57 @@ class _Segment:
     """Its chunks as JSON lines, parsed when one of them is asked for."""
     lists: dict[str, bytes]
     """Its word lists (`lexicon.LISTS`) as JSON, parsed when first needed."""
+    name: str
 
 
 class LocalStore:
     """An index folder opened for searching. Vectors and postings are read into memory (their CRC checked),
-    chunks are parsed from JSON when a search returns them, and the word lists when first needed."""
+    chunks are parsed from JSON when a search returns them, and the word lists when first needed.
 
-    def __init__(self, index_dir: Path, manifest: dict) -> None:
+    Given the store it replaces (`previous`, a running server's), it takes over the segments both hold,
+    since segments never change, and reads only the new ones: a refresh costs what changed, not the corpus.
+    """
+
+    def __init__(self, index_dir: Path, manifest: dict, previous: LocalStore | None = None) -> None:
+        import faiss  # here, not at the top: `labchat --help` and `index` need not load it
+
         self.manifest = manifest
         entries = _entries(manifest)
         self.size = sum(entry["chunks"] for _, entry in entries)
-        self.vectors = np.zeros((self.size, manifest["dim"]), dtype=np.float32)
+        self.dense = faiss.IndexFlatIP(manifest["dim"])
         self.segments: list[_Segment] = []
+        known = previous.by_name() if previous is not None else {}
         offset = 0
         for _, entry in entries:
-            file = _segment_file(index_dir, entry["name"])
-            data = _load(file, ("vectors", "chunks", *LISTS, *_POSTINGS))
-            if data["vectors"].shape != (entry["chunks"], manifest["dim"]):
-                raise LabchatError(f"the index in {index_dir} is damaged ({file.name}): {REBUILD}")
-            self.vectors[offset:offset + entry["chunks"]] = data["vectors"]
-            self.segments.append(_Segment(offset, Postings(**{f: data[f] for f in _POSTINGS}),
-                                          data["chunks"].tobytes(), {k: data[k].tobytes() for k in LISTS}))
+            if entry["name"] in known:
+                old, vectors = known[entry["name"]]
+                segment = _Segment(offset, old.postings, old.chunks, old.lists, entry["name"])
+            else:
+                segment, vectors = self._read(index_dir, manifest["dim"], entry, offset)
+            self.dense.add(vectors)
+            self.segments.append(segment)
             offset += entry["chunks"]
+        # The vectors stay where FAISS keeps them (one copy in memory): row i is chunk i's.
+        self.vectors = faiss.rev_swig_ptr(self.dense.get_xb(), self.size * manifest["dim"]).reshape(
+            self.size, manifest["dim"]) if self.size else np.zeros((0, manifest["dim"]), dtype=np.float32)
         self.offsets = np.array([s.offset for s in self.segments], dtype=np.int64)
-        import faiss  # here, not at the top: `labchat --help` and `index` need not load it
-
-        self.dense = faiss.IndexFlatIP(manifest["dim"])
-        self.dense.add(self.vectors)
         self.mean_length = manifest["length"] / max(self.size, 1)
         self.lexicon = Lexicon(_tables(index_dir, manifest["words"]), self.size, self._lists)
         self._parsed = functools.lru_cache(maxsize=256)(self._parse)
+
+    @staticmethod
+    def _read(index_dir: Path, dim: int, entry: dict, offset: int) -> tuple[_Segment, np.ndarray]:
+        file = _segment_file(index_dir, entry["name"])
+        data = _load(file, ("vectors", "chunks", *LISTS, *_POSTINGS))
+        if data["vectors"].shape != (entry["chunks"], dim):
+            raise LabchatError(f"the index in {index_dir} is damaged ({file.name}): {REBUILD}")
+        return _Segment(offset, Postings(**{f: data[f] for f in _POSTINGS}), data["chunks"].tobytes(),
+                        {k: data[k].tobytes() for k in LISTS}, entry["name"]), data["vectors"]
+
+    def by_name(self) -> dict[str, tuple[_Segment, np.ndarray]]:
+        """Each segment, and its vectors, by its file's name."""
+        ends = [*self.offsets[1:].tolist(), self.size]
+        return {s.name: (s, self.vectors[s.offset:end]) for s, end in zip(self.segments, ends, strict=True)}
 
     def __len__(self) -> int:
         return self.size

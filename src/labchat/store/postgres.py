@@ -159,7 +159,8 @@ def damaged(settings: Settings, manifest: dict) -> list[str]:
     return []
 
 
-def open_store(settings: Settings, manifest: dict) -> PostgresStore:
+def open_store(settings: Settings, manifest: dict, previous: object | None = None) -> PostgresStore:
+    """A new connection (nothing to take over from `previous`: nothing is loaded)."""
     conn = _connect(settings)
     _register(settings, conn)
     with _said(settings):

@@ -91,7 +91,7 @@ class LiveIndex:
                     build_index(settings, old.embedder, progress=progress)
                 if build_id(settings) == old.index.manifest.get("build"):
                     return  # e.g. woken by the manifest its own build wrote: nothing to load again
-                index = load_index(settings, old.embedder.dim)
+                index = load_index(settings, old.embedder.dim, previous=old.index)
             except LabchatError as err:
                 self._say(f"Index not updated: {err}")
                 raise
