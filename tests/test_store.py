@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from gradio_client import Client
 from servers import free_port
 from test_live import wait_for
 
-from labchat.chunking import chunk_file
+from labchat.chunking import Chunk, chunk_file
 from labchat.embed import Embedder
 from labchat.errors import LabchatError
 from labchat.evaluate import final
@@ -134,6 +135,23 @@ def test_a_second_indexer_is_told_to_wait(store_settings: Settings, embedder: Em
         build_index(store_settings, embedder)
 
 
+def test_a_change_cut_short_leaves_the_file_as_it_was(store_settings: Settings, embedder: Embedder) -> None:
+    """A file's new chunks are seen all at once or not at all: here its change stops after a first part
+    was written (a large file is put part by part)."""
+    build_index(store_settings, embedder)
+    before = load_index(store_settings, embedder.dim).store.file_chunks(HUBS)
+
+    def parts() -> Iterator[tuple[list[Chunk], np.ndarray]]:
+        chunks = [Chunk(HUBS, "Cut", "A first part that is never committed.")]
+        yield chunks, embedder.encode_chunks([c.search_text for c in chunks])
+        raise KeyboardInterrupt
+
+    key = _settings_key(store_settings, embedder.dim, embedder.chunk_vectors)
+    with pytest.raises(KeyboardInterrupt), open_writer(store_settings, key) as writer:
+        writer.put(HUBS, "new digest", None, parts())
+    assert load_index(store_settings, embedder.dim).store.file_chunks(HUBS) == before
+
+
 # --- the database against the folder ---------------------------------------------------------------------
 
 
@@ -186,6 +204,30 @@ def test_a_reader_needs_no_corpus_folder_and_never_rewrites_the_database(setting
     shutil.copy(settings.corpus_dir / HUBS, older.corpus_dir / HUBS)
     Pipeline(older, embedder=embedder)
     assert load_index(database, embedder.dim).store.indexed() == before
+
+
+def test_ctrl_c_during_labchat_index_leaves_no_file_half_indexed(settings: Settings, postgres: str,
+                                                                embedder: Embedder) -> None:
+    """Stopped while it embeds a large new file, a database build leaves that file out entirely (its
+    transaction rolled back); the next run indexes it."""
+    database = settings.with_(store=new_database(postgres))
+    build_index(database, embedder)
+    before = load_index(database, embedder.dim).store.indexed()
+    catalogue = "\n\n".join(f"Item {i} of the Zorblax catalogue weighs {i * 7} grams and costs {i} coins."
+                             for i in range(6000))
+    (settings.corpus_dir / "catalogue.md").write_text(f"# Catalogue\n\n{catalogue}\n", encoding="utf-8")
+    build = subprocess.Popen([str(LABCHAT), "index", "--corpus", str(settings.corpus_dir), "--store",
+                              database.store or ""], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+    assert "indexing 1 changed file" in build.stderr.readline()  # embedding is under way
+    build.send_signal(signal.SIGINT)
+    _, errors = build.communicate(timeout=60)
+    assert build.returncode == 130 and "Traceback" not in errors
+    store = load_index(database, embedder.dim).store
+    assert store.indexed()["files"] == before["files"] and not store.file_chunks("catalogue.md")
+    assert build_index(database, embedder).files == 3
+    assert "Item 4321" in " ".join(c.text for c in load_index(database, embedder.dim).store.file_chunks(
+        "catalogue.md"))
 
 
 def test_an_unreachable_database_is_one_line_saying_what_to_check(tmp_path: Path) -> None:
