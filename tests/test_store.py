@@ -230,8 +230,11 @@ def test_ctrl_c_during_labchat_index_leaves_no_file_half_indexed(settings: Setti
         "catalogue.md"))
 
 
-def test_an_unreachable_database_is_one_line_saying_what_to_check(tmp_path: Path) -> None:
-    url = f"postgresql://labchat:secret@/labchat?host={tmp_path}"
+@pytest.mark.parametrize("where", ["no server", "unknown user"])
+def test_an_unreachable_database_is_one_line_saying_what_to_check(where: str, tmp_path: Path,
+                                                                  postgres: str) -> None:
+    socket = tmp_path if where == "no server" else postgres.rsplit("host=", 1)[1]
+    url = f"postgresql://labchat:secret@/labchat?host={socket}"
     result = subprocess.run([str(LABCHAT), "ask", "--store", url, "Who founded 01.AI?"], capture_output=True,
                             text=True, timeout=120)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
