@@ -35,7 +35,7 @@ from labchat.errors import LabchatError
 from labchat.lexicon import LISTS, TOKEN, Lexicon, Table, key
 from labchat.postings import Postings, bm25
 from labchat.settings import Settings
-from labchat.store import Scores
+from labchat.store import Scores, Store
 from labchat.store.contents import Contents, text_key
 
 MANIFEST = "manifest.json"
@@ -58,7 +58,7 @@ def build_id(settings: Settings) -> str | None:
     return manifest and manifest.get("build")
 
 
-def open_store(settings: Settings, manifest: dict, previous: object | None = None) -> LocalStore:
+def open_store(settings: Settings, manifest: dict, previous: Store | None = None) -> LocalStore:
     return LocalStore(settings.index_dir, manifest, previous if isinstance(previous, LocalStore) else None)
 
 

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -36,8 +37,11 @@ from labchat.errors import LabchatError
 from labchat.lexicon import LISTS, TOKEN, Lexicon, Table, key
 from labchat.postings import K1, B, idf
 from labchat.settings import Settings
-from labchat.store import Scores
+from labchat.store import Scores, Store
 from labchat.store.contents import Contents, text_key
+
+if TYPE_CHECKING:
+    import psycopg  # imported where used: `labchat` without --store never loads it
 
 LOCK = 0x6C616263686174
 """The advisory lock a `labchat index` holds on the database ("labchat" in hex)."""
@@ -80,7 +84,7 @@ def _reason(err: Exception) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[-1].strip()
 
 
-def _connect(settings: Settings) -> object:
+def _connect(settings: Settings) -> psycopg.Connection:
     """An autocommit connection; a database that cannot be reached is one line."""
     import psycopg
 
@@ -104,7 +108,7 @@ def _said(settings: Settings) -> Iterator[None]:
                            "running and try again") from err
 
 
-def _register(settings: Settings, conn: object) -> None:
+def _register(settings: Settings, conn: psycopg.Connection) -> None:
     from pgvector.psycopg import register_vector
 
     try:
@@ -114,7 +118,7 @@ def _register(settings: Settings, conn: object) -> None:
                            "there (or `labchat index --store URL`, which does)") from err
 
 
-def _exists(conn: object) -> bool:
+def _exists(conn: psycopg.Connection) -> bool:
     return conn.execute("select to_regclass('labchat_meta') is not null").fetchone()[0]
 
 
@@ -123,7 +127,7 @@ def _signed(keys: Iterable[int]) -> list[int]:
     return np.asarray(list(keys), dtype=np.uint64).view(np.int64).tolist()
 
 
-def _manifest(conn: object) -> dict | None:
+def _manifest(conn: psycopg.Connection) -> dict | None:
     """What is indexed, shaped as the local store's manifest."""
     if not _exists(conn):
         return None
@@ -159,7 +163,7 @@ def damaged(settings: Settings, manifest: dict) -> list[str]:
     return []
 
 
-def open_store(settings: Settings, manifest: dict, previous: object | None = None) -> PostgresStore:
+def open_store(settings: Settings, manifest: dict, previous: Store | None = None) -> PostgresStore:
     """A new connection (nothing to take over from `previous`: nothing is loaded)."""
     conn = _connect(settings)
     _register(settings, conn)
@@ -173,7 +177,7 @@ class PostgresStore:
     server's start-up and memory do not grow with the corpus. The chunk count, mean length and word lists
     are those of the manifest read at opening; a server reloads when the build id changes (`web.live`)."""
 
-    def __init__(self, settings: Settings, conn: object, manifest: dict) -> None:
+    def __init__(self, settings: Settings, conn: psycopg.Connection, manifest: dict) -> None:
         self.settings = settings
         self.conn = conn
         self.manifest = manifest
@@ -283,7 +287,7 @@ def open_writer(settings: Settings, key: dict) -> Iterator[PostgresWriter]:
 class PostgresWriter:
     """Changes to the index in a database, each file's in one transaction."""
 
-    def __init__(self, conn: object, reader: object) -> None:
+    def __init__(self, conn: psycopg.Connection, reader: psycopg.Connection) -> None:
         self.conn = conn
         self.reader = reader
         """A second connection: the vectors of a file's old chunks are read while another file is written."""
