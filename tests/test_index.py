@@ -258,8 +258,10 @@ def test_int8_vectors_stay_within_cosine_099_of_float32(corpus: Path, embedder: 
     assert len(texts) > 200 and cosines.min() >= MIN_COSINE, texts[int(np.argmin(cosines))]
 
 
-def test_damaged_onnx_cache_is_exported_again(tmp_path: Path, embedder: Embedder) -> None:
-    """A cut-short export (disk full, killed process) must not break every later start."""
+def test_damaged_onnx_cache_is_exported_again(tmp_path: Path, embedder: Embedder,
+                                              capfd: pytest.CaptureFixture[str]) -> None:
+    """A cut-short export (disk full, killed process) must not break every later start; exporting says
+    one line and shows no other library's progress bar."""
     from labchat.embed import embedder_path, onnx_file
 
     settings = Settings(cache_dir=tmp_path / "cache")
@@ -269,6 +271,7 @@ def test_damaged_onnx_cache_is_exported_again(tmp_path: Path, embedder: Embedder
     texts = ["Who founded Zhipu AI?", "Zhipu AI was founded by Tang Jie."]
     np.testing.assert_allclose(Embedder(settings).encode(texts), embedder.encode(texts), atol=1e-6)
     assert cached.stat().st_size > 1_000_000
+    assert "Loading weights" not in capfd.readouterr().err
 
 
 def test_making_the_int8_copy_logs_no_advice(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

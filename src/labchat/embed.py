@@ -141,10 +141,17 @@ def _export_onnx(path: Path, target: Path, notify: Callable[[str], None]) -> Non
     """Trace transformer + mean pooling + normalisation into one ONNX graph, once (about 3 s)."""
     import torch
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
 
     notify(f"converting the embedder once into {target}")
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path).eval()
+    shown = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()  # its "Loading weights" bar would follow our one line
+    try:
+        model = AutoModel.from_pretrained(path).eval()
+    finally:
+        if shown:
+            transformers_logging.enable_progress_bar()
     sample = tokenizer(["a first example", "a second, longer example"], padding=True, return_tensors="pt")
     names = list(sample.keys())
 
