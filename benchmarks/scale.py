@@ -166,9 +166,9 @@ COLUMNS = [  # key, heading, format
 ]
 
 
-def table(rows: dict[int, dict[str, float]]) -> str:
-    """A markdown table; every figure after x1 with its ratio to x1's."""
-    columns = [c for c in COLUMNS if all(c[0] in r for r in rows.values())]
+def table(rows: dict[int, dict[str, float]], columns: list[tuple[str, str, str]] = COLUMNS) -> str:
+    """A markdown table of the columns every row has; every figure after x1 with its ratio to x1's."""
+    columns = [c for c in columns if all(c[0] in r for r in rows.values())]
     lines = ["| corpus | " + " | ".join(h for _, h, _ in columns) + " |",
              "|---|" + "---|" * len(columns)]
     base = rows[min(rows)]

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 from bench import ROOT
-from scale import QUESTION, make_corpus, run
+from scale import QUESTION, make_corpus, run, table
 
 from labchat.embed import Embedder
 from labchat.index import load_index
@@ -49,6 +49,7 @@ def measure(scale: int, workdir: Path, server: object, repeat: int, asked: list[
 
     corpus, index = workdir / f"corpus-x{scale}", workdir / f"index-x{scale}"
     make_corpus(corpus, scale)
+    size_mb = sum(p.stat().st_size for p in corpus.iterdir()) / 1e6
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         conn.execute(f"create database x{scale}")
     url = server.get_uri().replace("/postgres?", f"/x{scale}?", 1)
@@ -83,7 +84,7 @@ def measure(scale: int, workdir: Path, server: object, repeat: int, asked: list[
     # also count how many of HNSW's 10 score at least FAISS's 10th best, exactly computed.
     row["dense_recall"] = statistics.mean(float(np.mean(pg >= exact[-1] - 1e-6))
                                           for exact, pg in zip(*scores, strict=True) if len(exact))
-    row["chunks"] = len(stores[0])
+    row["chunks"], row["mb"] = len(stores[0]), size_mb
     return row
 
 
@@ -99,14 +100,6 @@ COLUMNS = [
     ("dense_agree", "top-10 agreement, dense", "{:.3f}"),
     ("dense_recall", "dense, HNSW's 10 as good as FAISS's 10th", "{:.3f}"),
 ]
-
-
-def table(rows: dict[int, dict[str, float]]) -> str:
-    lines = ["| corpus | " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|---|" + "---|" * len(COLUMNS)]
-    for scale, row in rows.items():
-        name = "as shipped" if scale == 1 else f"\u00d7{scale:,}"
-        lines.append(f"| {name} | " + " | ".join(fmt.format(row[key]) for key, _, fmt in COLUMNS) + " |")
-    return "\n".join(lines)
 
 
 def main() -> None:
@@ -127,7 +120,7 @@ def main() -> None:
                       file=sys.stderr, flush=True)
         finally:
             server.cleanup()
-    print(table(rows))
+    print(table(rows, COLUMNS))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,17 @@ from labchat.embed import Embedder
 from labchat.errors import LabchatError
 from labchat.ingest import LargeFile, SourceFile, file_digest, list_files, read_file
 from labchat.settings import Settings
-from labchat.store import Store, StoreWriter, damaged, open_store, open_writer, read_indexed, rebuild, where
+from labchat.store import (
+    Store,
+    StoreWriter,
+    damaged,
+    index_command,
+    open_store,
+    open_writer,
+    read_indexed,
+    rebuild,
+    where,
+)
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +163,7 @@ def load_index(settings: Settings, dim: int | None = None, previous: Index | Non
     `previous`, the index a running server replaces, lends the parts both hold."""
     manifest = read_indexed(settings)
     if manifest is None:
-        raise LabchatError(f"no index in {where(settings)}: "
-                           f"run `labchat index{' --store URL' * bool(settings.store)}` to build it")
+        raise LabchatError(f"no index in {where(settings)}: run {index_command(settings)} to build it")
     if manifest.get("format") != FORMAT or manifest.get("embedder") != settings.embedder or (
             dim is not None and manifest.get("dim") != dim):
         raise LabchatError(

@@ -60,16 +60,22 @@ def idf(df: int, chunks: int) -> np.float32:
     return np.float32(math.log(1 + (chunks - df + 0.5) / (df + 0.5)))
 
 
+def weights(terms: Sequence[int], dfs: Sequence[int], chunks: int) -> list[tuple[int, np.float32]]:
+    """(term, IDF) of the query `terms` in order, repeats included (`dfs` their document frequencies); a
+    term no chunk holds adds nothing and is left out. Every store weighs a query so."""
+    return [(t, idf(df, chunks)) for t, df in zip(terms, dfs, strict=True) if df]
+
+
 def bm25(terms: Sequence[int], dfs: Sequence[int], chunks: int, mean_length: float,
          files: Iterable[tuple[int, Postings]], out: np.ndarray) -> None:
     """Add the BM25 score of the query `terms` (in order, repeats included; `dfs` their document
     frequencies) to `out` for the chunks of every file, given as (its first row in `out`, its postings)."""
-    weights = [(t, idf(df, chunks)) for t, df in zip(terms, dfs, strict=True) if df]
-    if not weights:
+    query = weights(terms, dfs, chunks)
+    if not query:
         return
-    wanted = np.array([t for t, _ in weights], dtype=np.uint64)
+    wanted = np.array([t for t, _ in query], dtype=np.uint64)
     for offset, postings in files:
-        for (_, weight), (rows, freqs) in zip(weights, postings.find(wanted), strict=True):
+        for (_, weight), (rows, freqs) in zip(query, postings.find(wanted), strict=True):
             if len(rows):
                 tf = freqs.astype(np.float64)
                 norm = K1 * ((1 - B) + B * postings.lengths[rows] / mean_length) + tf

@@ -25,8 +25,8 @@ from labchat.chunking import Chunk
 from labchat.lexicon import Lexicon
 from labchat.settings import Settings
 
-__all__ = ["Scores", "Store", "StoreWriter", "build_id", "damaged", "open_store", "open_writer",
-           "read_indexed", "rebuild", "where"]
+__all__ = ["Scores", "Store", "StoreWriter", "build_id", "damaged", "index_command", "open_store",
+           "open_writer", "read_indexed", "rebuild", "where"]
 
 
 @dataclass(frozen=True)
@@ -107,9 +107,14 @@ def where(settings: Settings) -> str:
     return _backend(settings).where(settings)
 
 
+def index_command(settings: Settings) -> str:
+    """The command that builds this index, as a message names it."""
+    return f"`labchat index{' --store URL' * bool(settings.store)}`"
+
+
 def rebuild(settings: Settings) -> str:
     """What to run to build the index again."""
-    return f"run `labchat index{' --store URL' * bool(settings.store)}` to rebuild it"
+    return f"run {index_command(settings)} to rebuild it"
 
 
 def read_indexed(settings: Settings) -> dict | None:

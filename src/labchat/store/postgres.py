@@ -35,7 +35,7 @@ import numpy as np
 from labchat.chunking import Chunk
 from labchat.errors import LabchatError
 from labchat.lexicon import LISTS, TOKEN, Lexicon, Table, key
-from labchat.postings import K1, B, idf
+from labchat.postings import K1, B, weights
 from labchat.settings import Settings
 from labchat.store import Scores, Store
 from labchat.store.contents import Contents, text_key
@@ -224,16 +224,15 @@ class PostgresStore:
     def search_lexical(self, tokens: Sequence[str]) -> Scores:
         """BM25 summed by the database over the postings of the question's tokens (the weights, each token's
         IDF, come from the word counts: the same formula as `postings.bm25`)."""
-        weights = [(key(TOKEN, t), idf(df, self.size)) for t in tokens
-                   if (df := self.lexicon.count(TOKEN, t)[0])]
-        if not weights:
+        query = weights([key(TOKEN, t) for t in tokens], [self.lexicon.count(TOKEN, t)[0] for t in tokens],
+                        self.size)
+        if not query:
             return Scores(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), 0.0)
         rows = self.query(
             "select p.chunk, sum(q.weight * p.freq / (p.freq + %s * ((1 - %s) + %s * p.length / %s)))"
             " from unnest(%s::bigint[], %s::float8[]) as q(term, weight)"
             " join labchat_postings p on p.term = q.term group by p.chunk order by p.chunk",
-            (K1, B, B, self.mean_length, _signed(t for t, _ in weights),
-             [float(w) for _, w in weights]))
+            (K1, B, B, self.mean_length, _signed(t for t, _ in query), [float(w) for _, w in query]))
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         values = np.array([r[1] for r in rows], dtype=np.float32)
         return Scores(ids, values, float(values.min()) if len(ids) == self.size and len(ids) else 0.0)
