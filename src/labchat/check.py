@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from labchat.evidence import NAME, Passage
+from labchat.evidence import Passage
 from labchat.retrieve import tokenize
+from labchat.spans import NAME
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CITATION = re.compile(r"\s*\[(\d+)\]")

@@ -11,6 +11,8 @@ from labchat.ingest import SourceFile
 PATH_SEPARATOR = " > "
 LIST_MARKER = re.compile(r"\s*(?:[-*+\u2022]|\d{1,2}[.)])\s+")
 """A list item's bullet or number (with the indent before it): markup, not words."""
+MAX_LEAD = 80
+"""Longest label repeated whole above the items of its list (see `lead`)."""
 _NUMBERING = re.compile(r"^\d+\.\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])\s+")
 
@@ -167,7 +169,10 @@ def _split_block(block: str, max_chars: int) -> list[str]:
     for line in lines:
         if current and len("\n".join(header) + joiner.join([*current, line])) >= max_chars:
             pieces.append("\n".join([*header, joiner.join(current)]))
-            current, header = [], table + [lab for lab in labels if len(lab) < max_chars // 3]
+            repeated = [_repeated(lab) for lab in labels]
+            current, header = [], table + [lab for lab in repeated if len(lab) < max_chars // 3]
+            if len("\n".join([*header, line])) > max_chars:  # a long line is a piece of its own
+                header = table
         current.append(line)
         if not table and joiner == "\n":
             indent = _indent(line)
@@ -175,6 +180,19 @@ def _split_block(block: str, max_chars: int) -> list[str]:
     if current:
         pieces.append("\n".join([*header, joiner.join(current)]))
     return pieces
+
+
+def lead(line: str) -> str:
+    """What a line introducing a list says of each item: the line, or its last clause if it is long ("As a
+    company with ..., Tencent possessed unique assets including:" -> "Tencent possessed unique assets
+    including:")."""
+    text = line.strip()
+    return text if len(text) <= MAX_LEAD else _SENTENCE_END.split(text)[-1].rsplit(", ", 1)[-1]
+
+
+def _repeated(label: str) -> str:
+    """A label as the next piece repeats it: whole if short (an item keeps its indent), else its lead."""
+    return label if len(label) <= MAX_LEAD or LIST_MARKER.match(label) else lead(label)
 
 
 def _is_prose(lines: list[str]) -> bool:

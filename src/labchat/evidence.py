@@ -5,7 +5,7 @@ features of what the question asks (`labchat.question`): does it name the questi
 or its section; does it hold the attribute words; does it hold a span of the answer type asked for; how
 close is it in meaning. A linear model fitted on `train.jsonl` (`scripts/fit.py`, coefficients in
 `fitted.json`) turns these into the probability that the sentence is the evidence, and a second one
-turns the best candidates into the probability that the documents answer the question at all.
+turns the best candidates into the probability that the answer they give is right (else labchat abstains).
 """
 
 from __future__ import annotations
@@ -16,26 +16,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labchat.chunking import LIST_MARKER, Chunk
+from labchat.chunking import LIST_MARKER, MAX_LEAD, Chunk, lead
 from labchat.embed import Embedder
 from labchat.fitted import FittedModels
 from labchat.question import Question, Vocabulary
 from labchat.retrieve import Hit, tokenize
+from labchat.spans import has_span, short_answer
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;\u3002\uff01\uff1f])\s+(?=[A-Z0-9*\"\u3400-\u9fff])")
 _MARKUP = re.compile(r"\*\*|__|`")
 """Emphasis and code marks; links stay as written ("[Hishel](https://hishel.com)"): the label is what a
 reader quotes, the address which site said it."""
-_DATE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(?:\d{1,2},\s+)?\d{4}\b"
-                   r"|\b(?:19|20)\d{2}\b|\bQ[1-4]\b")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*\s*[%+]?\w*|\b(?:hundred|thousand|million|billion|trillion)\b", re.I)
-_MAX_LEAD = 80
-"""A longer line ending in a colon is a sentence introducing a list: only its last clause is repeated on
-the items ("..., Tencent possessed unique assets for LLM development including:"), if that is short."""
+_EMPTY_CELLS = frozenset({"", "-", "--", "\u2013", "\u2014", "?", "n/a", "na", "tbd", "unknown"})
+"""Table cells that state nothing: a row with "Parameters: -" does not give the parameters."""
 _WORD = re.compile(r"[\w\-.]+")
 _NUMBERED = re.compile(r"\s*(\d+)")
-NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
-"""A capitalised name (Wang Xiaochuan, Hunyuan-Large): what a who/which answer holds, and a fact to check."""
 
 SENTENCE_FEATURES = (
     "retrieval", "dense", "subject_sentence", "subject_context", "subject_chunk",
@@ -72,8 +67,11 @@ class Evidence:
     question: Question
     passages: list[Passage]
     answerable: float
+    """Probability that the answer the best passage gives is right; under the fitted threshold, abstain."""
     features: np.ndarray
     """The question-level features `answerable` was computed from (kept for fitting and inspection)."""
+    short: str | None = None
+    """The short answer the best passage holds (`spans.short_answer`), if the question wants one."""
 
 
 def sentences(chunk: Chunk) -> list[tuple[str, int]]:
@@ -120,11 +118,30 @@ def sentences(chunk: Chunk) -> list[tuple[str, int]]:
         if item and leads:
             line = f"{leads[-1][1]} {text}"
             led.add(leads[-1][1])
-        lead = text if len(text) <= _MAX_LEAD else _SENTENCE_END.split(text)[-1].rsplit(", ", 1)[-1]
-        if line.endswith(":") and len(lead) <= _MAX_LEAD:
-            leads.append((indent, lead))
+        if line.endswith(":") and len(said := lead(text)) <= MAX_LEAD:
+            leads.append((indent, said))
         out += [(s.strip(), place) for s in _SENTENCE_END.split(line) if len(s.strip()) > 2]
-    return [(s, place) for s, place in out if s not in led]
+    return [(_unled(s, led), place) for s, place in out if s not in led]
+
+
+def _unled(sentence: str, led: set[str]) -> str:
+    """A sentence whose last clause its list's items repeat, without that clause: "As a company with deep
+    expertise in gaming, Tencent possessed assets including:" is "As a company with deep expertise in
+    gaming"; what it possessed is in the items, each of which now wins for what it says."""
+    lead = next((lead for lead in led if sentence.endswith(lead)), "")
+    head = sentence[:-len(lead)].rstrip(" ,;") if lead else sentence
+    return head if len(head) > 2 else sentence
+
+
+def stated(text: str) -> str:
+    """What a candidate states: a table row ("A | B: 1 | -") as its filled columns ("A 1"), since a column
+    left empty says nothing about the row's subject; other text as it is."""
+    header, _, row = text.partition(": ")
+    names, cells = header.split(" | "), row.split(" | ")
+    if len(names) < 2 or len(names) != len(cells):
+        return text
+    return " ".join(f"{n} {c}" for n, c in zip(names, cells, strict=True)
+                    if c.strip().lower() not in _EMPTY_CELLS)
 
 
 def _without(text: str, subject: frozenset[str]) -> str:
@@ -152,22 +169,6 @@ def _logical_lines(text: str) -> list[tuple[str, bool]]:
     return lines
 
 
-def has_span(text: str, answer_type: str, question: str) -> bool:
-    """Whether `text` holds something of the kind asked for that the question does not already say."""
-    def new(matches: list[str]) -> bool:
-        return any(m.strip().lower() not in question.lower() for m in matches)
-
-    if answer_type == "date":
-        return new(_DATE.findall(text))
-    if answer_type in ("number", "compare"):
-        return new(_NUMBER.findall(text))
-    if answer_type in ("person", "place", "other"):
-        return new(NAME.findall(text))
-    if answer_type == "list":
-        return "," in text or " and " in text
-    return len(text) > 40  # a reason is a clause, not a bare value
-
-
 class EvidencePicker:
     """Scores candidate sentences with the fitted models; one picker serves every question."""
 
@@ -185,17 +186,18 @@ class EvidencePicker:
         """Every sentence of the hits and its row of SENTENCE_FEATURES."""
         found = [(hit, s, place) for hit in hits for s, place in sentences(hit.chunk)]
         pairs = [(hit, s) for hit, s, _ in found]
+        said = [stated(s) for _, s in pairs]
         if not pairs:
             return [], np.zeros((0, len(SENTENCE_FEATURES)))
         n = len(pairs)
         vectors = self.embedder.encode([question.text, *(f"{h.chunk.section}: {s}" for h, s in pairs),
                                         _without(question.text, question.subject),
-                                        *(_without(s, question.subject) for _, s in pairs)])
+                                        *(_without(s, question.subject) for s in said)])
         dense = vectors[1:n + 1] @ vectors[0]
         # what is asked, without whom it is asked of: "the CTO role" against what the sentence says
         asked = vectors[n + 2:] @ vectors[n + 1]
         rows = []
-        for (hit, text, place), cosine, attribute in zip(found, dense, asked, strict=True):
+        for (hit, raw, place), text, cosine, attribute in zip(found, said, dense, asked, strict=True):
             words, section = set(tokenize(text)), set(tokenize(hit.chunk.section))
             chunk = words | section | set(tokenize(hit.chunk.text))
             rows.append([
@@ -203,8 +205,8 @@ class EvidencePicker:
                 self.share(question.subject, words | section), self.share(question.subject, chunk),
                 self.share(question.attribute, words), self.share(question.attribute, section),
                 float(has_span(text, question.answer_type, question.text)),
-                float(has_span(text, "other", question.text) or has_span(text, "number", question.text)),
-                float(" | " in text and ": " in text), float(text.endswith(":")), math.log(1 + len(text)),
+                float(any(has_span(text, kind, question.text) for kind in ("other", "number"))),
+                float(" | " in raw and ": " in raw), float(raw.endswith(":")), math.log(1 + len(raw)),
                 float(not question.subject), float(attribute), float(cosine - dense.max()),
                 float(question.ordinal > 0 and place == question.ordinal)])  # "the fourth scenario"
         return pairs, np.array(rows, dtype=np.float64)
@@ -229,7 +231,9 @@ class EvidencePicker:
         # a question with no word to search for (emoji only) is about nothing the documents say
         searchable = passages and question.tokens
         answerable = float(self.models.answerable(features[None, :])[0]) if searchable else 0.0
-        return Evidence(question, passages, answerable, features)
+        short = passages and short_answer(question.answer_type, question.text, question.attribute,
+                                          passages[0].text, self.vocabulary.is_name)
+        return Evidence(question, passages, answerable, features, short or None)
 
     def question_features(self, question: Question, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """QUESTION_FEATURES from the kept candidates (best first)."""

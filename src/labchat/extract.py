@@ -7,53 +7,12 @@ the supporting words are the passage itself, cut to fit.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import replace
 
 from labchat.compare import compare
-from labchat.evidence import NAME, Evidence, Passage
-from labchat.question import Question
+from labchat.evidence import Evidence, Passage
 from labchat.quote import LEAD, MAX_ANSWER_CHARS, quote
-from labchat.retrieve import tokenize
-
-_SPANS = {
-    "date": re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(?:\d{1,2},\s+)?"
-                       r"\d{4}\b|\b(?:19|20)\d{2}\b"),
-    "number": re.compile(r"(?:[$\u00a5\u20ac\u00a3]\s?)?\d+(?:[.,]\d+)*"
-                         r"(?:\s?(?:[%+]|[KMBT]\b|[kmbt]n\b|TB|GB|(?:thousand|million|billion|trillion)\b))?\+?"
-                         r"|\b(?:several\s+)?(?:hundreds?|thousands?|millions?|billions?|trillions?)\b"),
-    "person": re.compile(r"\b[A-Z][a-z]+(?:[\s\-][A-Z][a-z]+)+\b"),
-    "name": NAME,
-}
-_TYPE_SPAN = {"date": "date", "number": "number", "person": "person", "place": "name"}
-"""Answer types with a span to lead with; a reason, a list or a "what" is answered by the passage's words."""
-_YEAR = re.compile(r"(?:19|20)\d{2}")
-
-
-def short_answer(question: Question, passage: Passage) -> str | None:
-    """The span of the asked-for type that the question does not already hold, nearest its attribute words.
-
-    None when the question wants a reason or a list (the passage's words are the answer) or the passage
-    holds no such span.
-    """
-    pattern = _SPANS.get(_TYPE_SPAN.get(question.answer_type, ""))
-    if pattern is None:
-        return None
-    asked = question.text.lower()
-    text = passage.text.split(": ", 1)[1] if " | " in passage.text else passage.text  # a row, not its header
-    spans = [m for m in pattern.finditer(text)
-             if m.group().strip().lower() not in asked and not set(tokenize(m.group())) <= question.tokens
-             and not (question.answer_type == "number" and _YEAR.fullmatch(m.group().strip()))]
-    if not spans:
-        return None
-    if question.answer_type == "number":  # an amount with its unit says more than a bare count beside it
-        spans = [m for m in spans if not m.group().strip().isdigit()] or spans
-    anchors = [word.start() for word in re.finditer(r"[\w\-.]+", text)
-               if set(tokenize(word.group())) & question.attribute]
-    if not anchors:
-        return spans[0].group().strip()
-    return min(spans, key=lambda m: min(abs(m.start() - a) for a in anchors)).group().strip()
 
 
 def extract_parts(found: list[Evidence], limit: int) -> tuple[str, list[Passage]]:
@@ -63,7 +22,7 @@ def extract_parts(found: list[Evidence], limit: int) -> tuple[str, list[Passage]
         return compose(found[0]), found[0].passages
     passages = merge([e.passages for e in found], limit)
     best = [next(p for p in passages if p.text == e.passages[0].text) for e in found]
-    shorts = [s for e, p in zip(found, best, strict=True) if (s := short_answer(e.question, p))]
+    shorts = [e.short for e in found if e.short]
     lead = f"{'; '.join(f'**{s}**' for s in shorts)}. {LEAD}" if shorts else LEAD
     unique = list({p.n: p for p in best}.values())
     room = (MAX_ANSWER_CHARS - len(lead)) // len(unique) - 8
@@ -92,7 +51,7 @@ def comparison(found: list[Evidence], find: Callable[[str], Evidence]) -> tuple[
 def compose(evidence: Evidence) -> str:
     """"**$691M**. From the documents: “Raised $691M Series B funding …” [1]", within MAX_ANSWER_CHARS."""
     best = evidence.passages[0]
-    short = short_answer(evidence.question, best)
+    short = evidence.short
     lead = f"**{short}**. {LEAD}" if short else LEAD
     citation = f" [{best.n}]"
     return f"{lead} {quote(best, MAX_ANSWER_CHARS - len(lead) - len(citation) - 1)}{citation}"
