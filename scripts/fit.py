@@ -11,12 +11,12 @@ asked with the turns before them, as the chat asks them). Never dev.jsonl: it is
 2. Every question is answered exactly as `labchat ask` answers it (parts, comparisons), with the evidence a
    ranker that never saw it picked (5-fold cross-validation, folds stratified by `kind`, a conversation in
    one fold), and scored as shared/eval/score.py scores it.
-3. A second logistic regression learns, from the features of each question's best candidates, whether
-   that answer is right: the documents hold the answer and the best passage gives it. Trained on that
-   rather than on whether the documents answer at all, it also refuses where labchat would quote the wrong
-   passage. The abstention threshold is the one under which the most questions end right (see
-   `best_threshold`); the cross-validated figures printed, with models that never saw the question, are
-   what the README reports for train.
+3. A second logistic regression learns, from the features of each question's best candidates, whether the
+   documents answer the question, again per fold. The abstention threshold is the one under which the most
+   questions end right (see `best_threshold`); the cross-validated figures printed, with models that never
+   saw the question, are what the README reports for train. (Fitted instead on whether labchat's own answer
+   was right, it scored 0.85 on train but answered off-topic questions, "What programming language is
+   Linux written in?": its threshold fell to 0.37.)
 With --write, the models fitted on all questions go to src/labchat/fitted.json; with --results DIR, the
 cross-validated answers to DIR/<set>.jsonl (what score.py scored), to read what went wrong.
 """
@@ -211,11 +211,10 @@ def main(paths: list[Path], write: bool, results_dir: Path | None = None) -> Non
     right = np.array([q.get("answerable", True) and all(any(norm(a) in norm(text) for a in group)
                                                          for group in q["answers"])
                       for q, (text, _) in zip(questions, answers, strict=True)])
-    # 3: the model of whether that answer is right (the documents hold the answer, and the best passage is
-    # it), on those held-out features, again per fold: abstaining is what a wrong answer should do
+    # 3: the model of whether the documents answer the question, on those held-out features, again per fold
     probs = np.zeros(len(questions))
     for train_ids, test_ids in folds:
-        judge = fit_linear(qrows[train_ids], right[train_ids], QUESTION_FEATURES)
+        judge = fit_linear(qrows[train_ids], answerable[train_ids], QUESTION_FEATURES)
         for i in test_ids:
             parts = [judge.predict(e.features[None, :])[0] if e.passages and e.question.tokens else 0.0
                      for e in found_all[i]]
@@ -240,7 +239,7 @@ def main(paths: list[Path], write: bool, results_dir: Path | None = None) -> Non
 
     if write:
         ranker = fit_ranker(rows_all, labels_all, owners_all)
-        final = fit_linear(qrows, right, QUESTION_FEATURES)  # features from held-out rankers, as at use
+        final = fit_linear(qrows, answerable, QUESTION_FEATURES)  # features from held-out rankers, as at use
         FITTED_FILE.write_text(json.dumps({
             "fitted_on": [path.name for path in paths], "questions": len(questions),
             "sentence": ranker.to_dict(), "answerable": final.to_dict(), "threshold": round(threshold, 4),

@@ -5,7 +5,7 @@ features of what the question asks (`labchat.question`): does it name the questi
 or its section; does it hold the attribute words; does it hold a span of the answer type asked for; how
 close is it in meaning. A linear model fitted on `train.jsonl` (`scripts/fit.py`, coefficients in
 `fitted.json`) turns these into the probability that the sentence is the evidence, and a second one
-turns the best candidates into the probability that the answer they give is right (else labchat abstains).
+turns the best candidates into the probability that the documents answer the question at all.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class Evidence:
     question: Question
     passages: list[Passage]
     answerable: float
-    """Probability that the answer the best passage gives is right; under the fitted threshold, abstain."""
+    """Probability that the documents answer the question; under the fitted threshold, labchat abstains."""
     features: np.ndarray
     """The question-level features `answerable` was computed from (kept for fitting and inspection)."""
     short: str | None = None

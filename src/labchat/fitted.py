@@ -1,7 +1,7 @@
 """The fitted numbers labchat decides with, read from `fitted.json` (written by `scripts/fit.py`).
 
 Two logistic regressions fitted on `train.jsonl` and `train_conversations.jsonl`: one scores a candidate
-sentence as the evidence of a question, one scores whether the answer its best sentence gives is right;
+sentence as the evidence of a question, one scores whether the documents answer the question at all;
 `threshold` is the probability under which labchat abstains, chosen on cross-validated predictions. They
 are applied here with numpy (a dot product), so answering needs neither scikit-learn nor a pickle.
 """

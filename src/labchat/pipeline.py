@@ -1,7 +1,7 @@
 """One question in, one checked and cited answer out: the path the CLI, the web chat and `eval` all share.
 
 resolve a follow-up over the conversation -> find the evidence (`find.Finder`) -> abstain unless the
-fitted model says the answer found is right -> answer: the short answer and the words of the best passage
+fitted model says the documents answer it -> answer: the short answer and the words of the best passage
 (`extract`), or, with a generator, the model's sentences, each shown only after `check.verified` found its
 facts in the passages it cites.
 """

@@ -34,17 +34,18 @@ def spans(text: str, answer_type: str, question: str,
         return []
     pattern = {"date": DATE, "number": NUMBER, "name": NAME}[kind]
     found = [*pattern.finditer(text), *(_QUARTER.finditer(text) if kind == "date" else ())]
-    return _new(found, kind, question, is_name)
+    return _new(found, answer_type, question, is_name)
 
 
-def _new(found: list[re.Match[str]], kind: str, question: str,
+def _new(found: list[re.Match[str]], answer_type: str, question: str,
          is_name: Callable[[str], bool] | None) -> list[re.Match[str]]:
-    """The spans the question does not already say. A year is a date, not an amount; given `is_name`, a
-    name needs a word the corpus writes as a name, so "Training Data:" does not answer "who"."""
-    asked = question.lower()
+    """The spans the question does not already say. A year is not an amount (though a comparison may
+    weigh years); given `is_name`, a name needs a word the corpus writes as a name, so "Training Data:"
+    does not answer "who"."""
+    asked, named = question.lower(), _KIND[answer_type] == "name" and is_name is not None
     return [m for m in found if (value := m.group().strip()).lower() not in asked
-            and (kind != "number" or not _YEAR.fullmatch(value))
-            and (kind != "name" or is_name is None or any(map(is_name, re.findall(r"[\w\-.]+", value))))]
+            and (answer_type != "number" or not _YEAR.fullmatch(value))
+            and (not named or any(map(is_name, re.findall(r"[\w\-.]+", value))))]
 
 
 def has_span(text: str, answer_type: str, question: str) -> bool:
@@ -66,7 +67,7 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     if answer_type not in ("date", "number", "person", "place"):
         return None
     text = text.split(": ", 1)[1] if " | " in text else text  # a table row, not its header
-    found = (_new(list(_PERSON.finditer(text)), "name", question, is_name) if answer_type == "person"
+    found = (_new(list(_PERSON.finditer(text)), "person", question, is_name) if answer_type == "person"
              else spans(text, answer_type, question, is_name))
     found = [m for m in found if not set(tokenize(m.group())) <= set(tokenize(question))]
     if not found:
