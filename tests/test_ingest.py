@@ -10,6 +10,7 @@ import pytest
 from labchat import ingest
 from labchat.chunking import Chunk, chunk_file, chunk_lines, sections
 from labchat.embed import Embedder
+from labchat.evidence import sentences, stated
 from labchat.index import build_index, load_index, staleness
 from labchat.ingest import LargeFile, Skipped, SourceFile, read_file
 from labchat.settings import PROJECT_DIR, Settings
@@ -219,6 +220,29 @@ def test_long_prose_and_lists_are_split_between_sentences_and_items(settings: Se
     text = " ".join(c.text for c in chunks)
     assert all(s in text for s in sentences)
     assert all(item in text for item in items)
+
+
+def test_each_item_of_a_list_is_a_candidate_with_the_clause_that_introduces_it(settings: Settings) -> None:
+    """A long paragraph ending "... including:" fills a chunk; its items land in the next one with its last
+    clause, so "what did gaming give Hexapod" finds the gaming item, not the paragraph naming everything."""
+    intro = ("Hexapod announced Beetle at its summit in Lisbon in 2031, after years of quiet robotics work. "
+             "As a firm with deep expertise in mapping, gaming, logistics and retail, Hexapod possessed "
+             "unique assets for model development including:")
+    items = ["Access to millions of warehouse robots", "3D modeling skills from gaming",
+             "Route data from logistics", "Shopper feedback from retail"]
+    body = "# Hexapod\n\n" + intro + "\n" + "\n".join(f"- {item}" for item in items) + "\n"
+    chunks = chunk_file(_doc(body), settings.chunk_chars)
+    found = [text for chunk in chunks for text, _ in sentences(chunk)]
+    lead = "Hexapod possessed unique assets for model development including:"
+    assert [f"{lead} {item}" for item in items] == [s for s in found if s.endswith(tuple(items))]
+    assert "As a firm with deep expertise in mapping, gaming, logistics and retail" in found
+    assert not any(s.endswith(lead) for s in found)  # the paragraph's own copy of it is gone
+
+
+def test_a_table_row_states_only_its_filled_cells() -> None:
+    row = "Release Date | Model | Parameters | Open Weights: 2031 | Beetle-4 | - | no"
+    assert stated(row) == "Release Date 2031 Model Beetle-4 Open Weights no"
+    assert stated("Plain text: with a colon | and a bar") == "Plain text: with a colon | and a bar"
 
 
 def test_only_an_unsplittable_line_may_exceed_the_limit(settings: Settings) -> None:
