@@ -124,6 +124,16 @@ def test_answerable_question_is_answered_from_a_cited_passage(item: dict, pipeli
     _facts_backed(answer)
 
 
+def test_a_list_answer_gathers_the_items_each_cited(pipeline: Pipeline) -> None:
+    """The four assets are four lines under one sentence: each is quoted and cited from its own passage."""
+    answer = _run(pipeline, "List the unique assets Tencent possessed for LLM development").answer
+    items = ["hundreds of millions of active users", "WeChat's social data", "3D modeling", "Tencent Cloud"]
+    assert all(item in answer.text for item in items), _shown(answer)
+    assert len(answer.text) <= 400 and len(answer.cited) == 4, _shown(answer)
+    for n in answer.cited:  # each citation points at the passage holding what it supports
+        assert sum(item in answer.passages[n - 1].text for item in items) == 1, _shown(answer)
+
+
 def test_a_comparison_names_the_winner_and_cites_both_sides(pipeline: Pipeline) -> None:
     answer = _run(pipeline, "Which was released first, SenseNova 5.0 or ERNIE 4.0 Turbo?").answer
     assert answer.text.startswith("**SenseNova 5.0**"), _shown(answer)

@@ -80,6 +80,14 @@ def test_ellipsis_without_a_name_asks_the_previous_question_of_the_new_words() -
         "How is Step-2 rated on maths?"
 
 
+def test_a_possessive_ellipsis_drops_the_owner_it_replaces() -> None:
+    social = ("What did WeChat's social data give Tencent for LLM development?", "Understanding [1].")
+    assert resolve("And its gaming business?", social) == \
+        "What did gaming business give Tencent for LLM development?"
+    assert resolve("And the gaming business?", social) == \
+        "What did WeChat's gaming business give Tencent for LLM development?"
+
+
 def test_a_chain_of_ellipses_keeps_replacing_the_same_phrase() -> None:
     giants = ("What does the landscape list as the tech giants' first advantage?", "Compute [1].")
     startups = ("And for the well-funded startups?", "Agility [1].")

@@ -59,6 +59,9 @@ _FUNCTION_WORDS = frozenset(
 _ELLIPSIS_WORDS = re.compile(rf"^\s*(?:{_LEADING})\s*|[?.!\s]+$", re.IGNORECASE)
 _QUESTION_WORD = re.compile(
     r"\b(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did)\b", re.IGNORECASE)
+_POSSESSIVES = frozenset("its their his her".split())
+_OWNER = re.compile(r"[\w.\-]+['\u2019]s\s+$")
+"""A possessive just before the phrase an ellipsis replaces ("WeChat's " of "WeChat's social data")."""
 _LONGEST_SPAN = 3
 """Words in the phrase of the previous question a name-less ellipsis may replace ("tech giants")."""
 
@@ -130,6 +133,7 @@ class _Thread:
         """
         phrase = _ELLIPSIS_WORDS.sub("", question)
         words = phrase.split()
+        possessive = bool(words) and words[0].lower() in _POSSESSIVES
         while words and words[0].lower() in _FUNCTION_WORDS:
             words.pop(0)
         if not words or len(words) > _LONGEST_SPAN or _QUESTION_WORD.search(phrase):
@@ -145,6 +149,8 @@ class _Thread:
             if not spans:
                 return None
             start, end = spans[self.closest(new, [previous[a:b] for a, b in spans])]
+        if possessive and (owner := _OWNER.search(previous[:start])):
+            start = owner.start()  # "its gaming business" for "WeChat's social data": its is not WeChat's
         self.slot = new
         return f"{previous[:start]}{new}{previous[end:]}"
 

@@ -86,6 +86,7 @@ def sentences(chunk: Chunk) -> list[tuple[str, int]]:
     header = ""
     leads: list[tuple[int, str]] = []  # (indent, "Label:") of the labels open above this line
     led: set[str] = set()  # labels that items repeat: not candidates of their own
+    intros: set[str] = set()  # the clauses that introduce a list, here or in the next chunk
     counted: dict[int, int] = {}  # indent -> items so far of the list open at that indent
     for raw, code in _logical_lines(chunk.text):
         line = _MARKUP.sub("", raw).strip()
@@ -120,15 +121,17 @@ def sentences(chunk: Chunk) -> list[tuple[str, int]]:
             led.add(leads[-1][1])
         if line.endswith(":") and len(said := lead(text)) <= MAX_LEAD:
             leads.append((indent, said))
+            intros.add(said)
         out += [(s.strip(), place) for s in _SENTENCE_END.split(line) if len(s.strip()) > 2]
-    return [(_unled(s, led), place) for s, place in out if s not in led]
+    return [(_unled(s, intros), place) for s, place in out if s not in led]
 
 
-def _unled(sentence: str, led: set[str]) -> str:
-    """A sentence whose last clause its list's items repeat, without that clause: "As a company with deep
-    expertise in gaming, Tencent possessed assets including:" is "As a company with deep expertise in
-    gaming"; what it possessed is in the items, each of which now wins for what it says."""
-    lead = next((lead for lead in led if sentence.endswith(lead)), "")
+def _unled(sentence: str, intros: set[str]) -> str:
+    """A sentence whose last clause introduces a list, without that clause, which the list's items repeat
+    (`chunking` keeps it with them when the list starts a new chunk): "As a company with deep expertise in
+    gaming, Tencent possessed assets including:" is "As a company with deep expertise in gaming"; what it
+    possessed is in the items, each of which then wins for what it says."""
+    lead = next((lead for lead in intros if sentence.endswith(lead)), "")
     head = sentence[:-len(lead)].rstrip(" ,;") if lead else sentence
     return head if len(head) > 2 else sentence
 

@@ -48,10 +48,43 @@ def comparison(found: list[Evidence], find: Callable[[str], Evidence]) -> tuple[
     return None
 
 
+_MIN_LEAD = 10
+"""Fewer shared characters than this before a colon ("Model:") do not make two passages one list's items."""
+MAX_ITEMS = 4
+"""The most items of one list a list answer gathers."""
+
+
 def compose(evidence: Evidence) -> str:
-    """"**$691M**. From the documents: “Raised $691M Series B funding …” [1]", within MAX_ANSWER_CHARS."""
+    """"**$691M**. From the documents: “Raised $691M Series B funding …” [1]", within MAX_ANSWER_CHARS; a
+    list question whose best passage is an item of a list is answered with the items found (`_items`), unless
+    it asks for one place in the list ("the first advantage")."""
+    asked = evidence.question
+    lead, items = _items(evidence) if asked.answer_type == "list" and not asked.ordinal else ("", [])
+    if len(items) > 1:
+        head = f"{LEAD} {lead}"
+        room = (MAX_ANSWER_CHARS - len(head)) // len(items) - 8
+        said = [f"{quote(replace(p, text=p.text[len(lead):].strip()), room)} [{p.n}]" for p in items]
+        return f"{head} {'; '.join(said)}"
     best = evidence.passages[0]
     short = evidence.short
     lead = f"**{short}**. {LEAD}" if short else LEAD
     citation = f" [{best.n}]"
     return f"{lead} {quote(best, MAX_ANSWER_CHARS - len(lead) - len(citation) - 1)}{citation}"
+
+
+def _items(evidence: Evidence) -> tuple[str, list[Passage]]:
+    """The clause a list's items share ("Tencent possessed assets including:") and the items of that list
+    among the passages, in the order found (at most MAX_ITEMS); ("", []) when the best passage is no item.
+    Each item is a passage of its own, so each is cited for what it says. Table rows are left whole."""
+    best, *rest = evidence.passages
+    lead = ""
+    for passage in rest:
+        pairs = zip(best.text, passage.text, strict=False)
+        common = best.text[:next((i for i, (a, b) in enumerate(pairs) if a != b),
+                                 min(len(best.text), len(passage.text)))]
+        cut = common.rfind(": ")
+        if cut >= _MIN_LEAD and " | " not in common and cut + 1 > len(lead):
+            lead = common[:cut + 1]
+    if not lead:
+        return "", []
+    return lead, [p for p in evidence.passages if p.text.startswith(lead)][:MAX_ITEMS]

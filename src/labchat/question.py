@@ -77,13 +77,13 @@ class Vocabulary:
     def known_word(self, word: str) -> bool:
         return self._count(WORD, word.lower())[0] > 0
 
-    def is_name(self, word: str, share: float = 0.5) -> bool:
+    def is_name(self, word: str, share: float = 0.5, seen_at_least: int = 1) -> bool:
         """A word the corpus mostly writes capitalised or with digits (Tencent, Step-2, but not "holds" for
         "Holdings"); Chinese counts as a name. Words the corpus never uses are names only with digits.
 
         Its share in running text decides; a compound only ever seen opening a line or in a label
         ("Yi-Lightning: ...") is judged where it stands; a plain word seen only in labels ("Company Name
-        Origin:") is not a name."""
+        Origin:") is not a name; nor is a word seen fewer than `seen_at_least` times in running text."""
         word = word.lower()
         if word and word[0] >= "\u3400":
             return True
@@ -92,7 +92,7 @@ class Vocabulary:
             seen, capitalised = self._count(ANYWHERE, word)
         if not seen:
             return (1.0 if any(ch.isdigit() for ch in word) else 0.0) >= share
-        return capitalised / seen >= share
+        return seen >= seen_at_least and capitalised / seen >= share
 
     def names(self, text: str) -> list[str]:
         """The words of `text` the corpus writes as names, in order."""
@@ -114,7 +114,11 @@ class Vocabulary:
                 return word
             best = process.extractOne(stems[0], self._stems, scorer=DamerauLevenshtein.normalized_similarity,
                                       score_cutoff=FUZZY_CUTOFF)
-            return self.lexicon.spellings[best[0]] if best else word
+            if best:
+                return self.lexicon.spellings[best[0]]
+            # a shortening of the corpus's word ("maths" for mathematics): the shortest it begins
+            longer = [stem for stem in self._stems if stem.startswith(stems[0])]
+            return self.lexicon.spellings[min(longer, key=len)] if longer else word
 
         return self._compounds(RAW_WORD.sub(fix, text))
 
