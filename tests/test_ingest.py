@@ -239,6 +239,14 @@ def test_each_item_of_a_list_is_a_candidate_with_the_clause_that_introduces_it(s
     assert not any(s.endswith(lead) for s in found)  # the paragraph's own copy of it is gone
 
 
+def test_a_sentence_that_points_back_is_one_candidate_with_the_sentence_it_points_to() -> None:
+    text = ("There are four kinds of timeout. These are **connect**,\n**read**, **write** and **pool** "
+            "timeouts.\n\nThis is the end of it. Hexapod raised money.")
+    found = [s for s, _ in sentences(Chunk("x.md", "Timeouts", text))]
+    assert found == ["There are four kinds of timeout. These are connect, read, write and pool timeouts.",
+                     "This is the end of it.", "Hexapod raised money."]
+
+
 def test_a_table_row_states_only_its_filled_cells() -> None:
     row = "Release Date | Model | Parameters | Open Weights: 2031 | Beetle-4 | - | no"
     assert stated(row) == "Release Date 2031 Model Beetle-4 Open Weights no"

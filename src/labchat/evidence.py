@@ -29,6 +29,9 @@ _MARKUP = re.compile(r"\*\*|__|`")
 reader quotes, the address which site said it."""
 _EMPTY_CELLS = frozenset({"", "-", "--", "\u2013", "\u2014", "?", "n/a", "na", "tbd", "unknown"})
 """Table cells that state nothing: a row with "Parameters: -" does not give the parameters."""
+_POINTS_BACK = re.compile(r"(?:These|Those|They|This|It|Both|Such)\b(?!\s+(?:is|are|was|were)\s+(?:not\s+)?"
+                          r"(?:the|a|an)\b)")
+"""A sentence that opens by pointing back to the one before (but not one that defines: "This is the ...")."""
 _WORD = re.compile(r"[\w\-.]+")
 _NUMBERED = re.compile(r"\s*(\d+)")
 
@@ -122,8 +125,22 @@ def sentences(chunk: Chunk) -> list[tuple[str, int]]:
         if line.endswith(":") and len(said := lead(text)) <= MAX_LEAD:
             leads.append((indent, said))
             intros.add(said)
-        out += [(s.strip(), place) for s in _SENTENCE_END.split(line) if len(s.strip()) > 2]
+        out += [(s, place) for s in _referents(_SENTENCE_END.split(line))]
     return [(_unled(s, intros), place) for s, place in out if s not in led]
+
+
+def _referents(parts: list[str]) -> list[str]:
+    """Sentences, each one that opens by pointing back ("These are connect, read, write and pool timeouts.")
+    joined to the sentence it points to, which says what "these" are."""
+    out: list[str] = []
+    for part in (p.strip() for p in parts):
+        if len(part) <= 2:
+            continue
+        if out and _POINTS_BACK.match(part):
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    return out
 
 
 def _unled(sentence: str, intros: set[str]) -> str:
