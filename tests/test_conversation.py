@@ -80,6 +80,12 @@ def test_ellipsis_without_a_name_asks_the_previous_question_of_the_new_words() -
         "How is Step-2 rated on maths?"
 
 
+def test_an_ellipsis_that_is_a_whole_question_keeps_its_own_words() -> None:
+    assets = ("List the assets Tencent had", "Users, data and cloud [1].")
+    assert resolve("And when did it announce Hunyuan?", assets) == "And when did it announce Hunyuan?"
+    assert resolve("And Baidu?", assets) == "List the assets Baidu had"
+
+
 def test_a_possessive_ellipsis_drops_the_owner_it_replaces() -> None:
     social = ("What did WeChat's social data give Tencent for LLM development?", "Understanding [1].")
     assert resolve("And its gaming business?", social) == \

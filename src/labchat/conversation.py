@@ -110,7 +110,8 @@ class _Thread:
         if place and (item := _nth(self.items, place)):
             return f"{question[:place.start()]}{item}{question[place.end():]}"
         names = _names(question, is_name)
-        if previous and _ELLIPSIS.search(question):
+        whole = _QUESTION_WORD.search(_ELLIPSIS_WORDS.sub("", question))  # "And when did it announce X?"
+        if previous and _ELLIPSIS.search(question) and not whole:
             if names and _names(previous, is_name):
                 return _swap(previous, names, is_name)
             if replaced := self._replace(question, slot):
@@ -128,15 +129,16 @@ class _Thread:
     def _replace(self, question: str, slot: str) -> str | None:
         """The previous question with the phrase an ellipsis brings in place of the one it most resembles:
         "And for the well-funded startups?" after "... the tech giants' first advantage?" asks for the
-        startups' first advantage. Names stay (the subject carries over); None when the ellipsis is a whole
-        question of its own ("And what is its code there?") or nothing in the previous question can give way.
+        startups' first advantage. Names stay (the subject carries over); None when the phrase is long or
+        nothing in the previous question can give way. (An ellipsis that is a whole question of its own,
+        "And what is its code there?", is not replaced into anything: `resolve` does not come here.)
         """
         phrase = _ELLIPSIS_WORDS.sub("", question)
         words = phrase.split()
         possessive = bool(words) and words[0].lower() in _POSSESSIVES
         while words and words[0].lower() in _FUNCTION_WORDS:
             words.pop(0)
-        if not words or len(words) > _LONGEST_SPAN or _QUESTION_WORD.search(phrase):
+        if not words or len(words) > _LONGEST_SPAN:
             return None
         previous, new = self.previous, " ".join(words)
         if slot and slot in previous:
