@@ -11,7 +11,7 @@ import pytest
 from labchat.conversation import contextualize
 
 NAMES = set("Baichuan Wang Xiaochuan Kai-Fu Lee Zhipu Baidu ERNIE Step-1 Step-2 StepFun SenseTime Alibaba "
-            "Tencent Yi 34B dots.llm1 Qwen DeepSeek Rednote Efficient Operators".split())
+            "Tencent Yi 34B dots.llm1 Qwen DeepSeek Rednote Efficient Operators VL Max".split())
 ABSTAIN = "The documents do not cover this."
 KINDS = [{"logic", "creativity", "maths"}, {"tech giants", "well-funded startups", "efficient operators"},
          {"first", "fourth", "fifth"}, {"social data", "gaming business", "cloud"}]
@@ -78,6 +78,13 @@ def test_ellipsis_without_a_name_asks_the_previous_question_of_the_new_words() -
     assert resolve("How about creativity?", logic) == "How is Step-2 rated on creativity?"
     assert resolve("What about maths?", logic, ("How about creativity?", "Strong [1].")) == \
         "How is Step-2 rated on maths?"
+
+
+def test_the_answer_to_a_which_question_is_what_it_then_refers_to() -> None:
+    which = ("Which Qwen model handles images?", "From the documents: “Qwen VL Max: sees images” [1]")
+    assert resolve("What is it for?", which) == "What is it for? Qwen VL Max"
+    who = ("Who founded Baichuan?", "**Wang Xiaochuan**. From the documents: “Founded by Wang Xiaochuan” [1]")
+    assert resolve("When was it founded?", who) == "When was it founded? Baichuan"
 
 
 def test_an_ellipsis_that_is_a_whole_question_keeps_its_own_words() -> None:

@@ -59,6 +59,8 @@ _FUNCTION_WORDS = frozenset(
 _ELLIPSIS_WORDS = re.compile(rf"^\s*(?:{_LEADING})\s*|[?.!\s]+$", re.IGNORECASE)
 _QUESTION_WORD = re.compile(
     r"\b(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did)\b", re.IGNORECASE)
+_WHICH = re.compile(r"\s*(?:which|who)\b", re.IGNORECASE)
+"""A question asking to name something: its answer's name becomes what the conversation is about."""
 _POSSESSIVES = frozenset("its their his her".split())
 _OWNER = re.compile(r"[\w.\-]+['\u2019]s\s+$")
 """A possessive just before the phrase an ellipsis replaces ("WeChat's " of "WeChat's social data")."""
@@ -81,7 +83,11 @@ def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Ca
     for asked, answer in history:
         thread.previous = thread.resolve(asked)
         said = "" if abstained(answer) else _CITATION.sub(" ", answer)
-        thread.subject = _names(thread.previous, is_name) or _names(said, is_name) or thread.subject
+        named, answered = _names(thread.previous, is_name), _names(said, is_name)
+        if _WHICH.match(asked):  # "Which one in that series is light?" "SenseNova V6 Omni": "it" is the Omni
+            named = [n for n in answered if any(len(n) > len(a) and a.casefold() in n.casefold()
+                                                for a in named)][:1] or named
+        thread.subject = named or answered or thread.subject
         thread.items = _items(said, is_name) or thread.items
     return thread.resolve(question)
 
