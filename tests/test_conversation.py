@@ -83,6 +83,8 @@ def test_ellipsis_without_a_name_asks_the_previous_question_of_the_new_words() -
 def test_the_answer_to_a_which_question_is_what_it_then_refers_to() -> None:
     which = ("Which Qwen model handles images?", "From the documents: “Qwen VL Max: sees images” [1]")
     assert resolve("What is it for?", which) == "What is it for? Qwen VL Max"
+    assert resolve("Which one in that series is the largest?", which) == \
+        "Which one in that series is the largest? Qwen"
     who = ("Who founded Baichuan?", "**Wang Xiaochuan**. From the documents: “Founded by Wang Xiaochuan” [1]")
     assert resolve("When was it founded?", who) == "When was it founded? Baichuan"
 

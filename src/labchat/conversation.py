@@ -61,6 +61,8 @@ _QUESTION_WORD = re.compile(
     r"\b(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did)\b", re.IGNORECASE)
 _WHICH = re.compile(r"\s*(?:which|who)\b", re.IGNORECASE)
 """A question asking to name something: its answer's name becomes what the conversation is about."""
+_IT = re.compile(r"\b(?:it|its|th(?:at|is|e) one)\b|[它其]", re.IGNORECASE)
+"""What refers to the one thing an answer named ("What is that one for?"), not to a group ("that series")."""
 _POSSESSIVES = frozenset("its their his her".split())
 _OWNER = re.compile(r"[\w.\-]+['\u2019]s\s+$")
 """A possessive just before the phrase an ellipsis replaces ("WeChat's " of "WeChat's social data")."""
@@ -84,9 +86,9 @@ def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Ca
         thread.previous = thread.resolve(asked)
         said = "" if abstained(answer) else _CITATION.sub(" ", answer)
         named, answered = _names(thread.previous, is_name), _names(said, is_name)
-        if _WHICH.match(asked):  # "Which one in that series is light?" "SenseNova V6 Omni": "it" is the Omni
-            named = [n for n in answered if any(len(n) > len(a) and a.casefold() in n.casefold()
-                                                for a in named)][:1] or named
+        # "Which one in the series is light?" "SenseNova V6 Omni": "it" is now Omni, "the series" still V6
+        thread.named = [n for n in answered if any(len(n) > len(a) and a.casefold() in n.casefold()
+                                                   for a in named)][:1] if _WHICH.match(asked) else []
         thread.subject = named or answered or thread.subject
         thread.items = _items(said, is_name) or thread.items
     return thread.resolve(question)
@@ -104,6 +106,8 @@ class _Thread:
     """The latest list an answer gave."""
     previous: str = ""
     """The latest question, as resolved."""
+    named: list[str] = field(default_factory=list)
+    """The name the latest answer gave to a which/who question, when it makes the subject more specific."""
     slot: str = ""
     """The phrase the latest name-less ellipsis put into its question: the next one replaces it again
     ("And for the startups?", then "And the efficient operators?")."""
@@ -130,7 +134,8 @@ class _Thread:
         refers = short or any(p.search(question) for p in (_PRONOUN, _ELLIPSIS, _DEFINITE))
         if names or not self.subject or not refers:
             return question
-        return f"{question} {' '.join(self.subject)}"
+        subject = self.named if self.named and _IT.search(question) else self.subject
+        return f"{question} {' '.join(subject)}"
 
     def _replace(self, question: str, slot: str) -> str | None:
         """The previous question with the phrase an ellipsis brings in place of the one it most resembles:

@@ -114,11 +114,7 @@ class Vocabulary:
                 return word
             best = process.extractOne(stems[0], self._stems, scorer=DamerauLevenshtein.normalized_similarity,
                                       score_cutoff=FUZZY_CUTOFF)
-            if best:
-                return self.lexicon.spellings[best[0]]
-            # a shortening of the corpus's word ("maths" for mathematics): the shortest it begins
-            longer = [stem for stem in self._stems if stem.startswith(stems[0])]
-            return self.lexicon.spellings[min(longer, key=len)] if longer else word
+            return self.lexicon.spellings[best[0]] if best else word
 
         return self._compounds(RAW_WORD.sub(fix, text))
 
