@@ -224,7 +224,7 @@ class EvidencePicker:
                 hit.score, float(cosine), self.share(question.subject, words),
                 self.share(question.subject, words | section), self.share(question.subject, chunk),
                 self.share(question.attribute, words), self.share(question.attribute, section),
-                float(has_span(text, question.answer_type, question.text)),
+                float(has_span(text, question.answer_type, question.text, self.vocabulary.is_name)),
                 float(any(has_span(text, kind, question.text) for kind in ("other", "number"))),
                 float(" | " in raw and ": " in raw), float(raw.endswith(":")), math.log(1 + len(raw)),
                 float(not question.subject), float(attribute), float(cosine - dense.max()),

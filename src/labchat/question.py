@@ -197,7 +197,10 @@ def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Que
         (name for name, pattern in _TYPE_PATTERNS if re.search(pattern, lower)), "other")
     tokens = set(tokenize(text))
     words = [*RAW_WORD.findall(text), *_CJK.findall(text)]
-    subject = frozenset(t for word in words if vocabulary.is_name(word) for t in tokenize(word)) & tokens
+    # a word typed in lower case is a name only if the corpus nearly always capitalises it ("deepseek"),
+    # not if it is sometimes a plain word there ("chief scientist" for "Chief Scientist")
+    subject = frozenset(t for word in words if vocabulary.is_name(word, 0.8 if word.islower() else 0.5)
+                        for t in tokenize(word)) & tokens
     volatile = bool(VOLATILE.intersection(re.findall(r"[a-z\-]+", lower)) or _RELATIVE_TIME.search(lower))
     place = _ORDINAL.search(lower)
     ordinal = ORDINALS.index(place.group(1)) + 1 if place else 0
