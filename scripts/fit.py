@@ -8,15 +8,15 @@ asked with the turns before them, as the chat asks them). Never dev.jsonl: it is
 1. Every sentence of the retrieved chunks of every question gets the features of `labchat.evidence`;
    it is labelled evidence when it holds the question's `evidence` (or `evidence2`) passage. A logistic
    regression learns to rank them.
-2. Every question is answered exactly as `labchat ask` answers it (parts, comparisons), with the evidence a
-   ranker that never saw it picked (5-fold cross-validation, folds stratified by `kind`, a conversation in
-   one fold), and scored as shared/eval/score.py scores it.
-3. A second logistic regression learns, from the features of each question's best candidates, whether the
-   documents answer the question, again per fold. The abstention threshold is the one under which the most
-   questions end right (see `best_threshold`); the cross-validated figures printed, with models that never
-   saw the question, are what the README reports for train. (Fitted instead on whether labchat's own answer
-   was right, it scored 0.85 on train but answered off-topic questions, "What programming language is
-   Linux written in?": its threshold fell to 0.37.)
+2. Each question gets the features of its best candidates as the fitted ranker orders them, from a model
+   that never saw that question (5-fold cross-validation, folds stratified by `kind`, a conversation in
+   one fold); a second logistic regression learns whether the documents answer it, and the abstention
+   threshold is the one under which the most questions end right (see `best_threshold`).
+3. Every question is then answered exactly as `labchat ask` answers it, by models fitted without it, and
+   scored by shared/eval/score.py: these cross-validated figures are what the README reports for train.
+   (The answerability model fitted instead on whether labchat's own answer was right scored 0.85 on train
+   but answered off-topic questions, "What programming language is Linux written in?": its threshold fell
+   to 0.37.)
 With --write, the models fitted on all questions go to src/labchat/fitted.json; with --results DIR, the
 cross-validated answers to DIR/<set>.jsonl (what score.py scored), to read what went wrong.
 """
@@ -194,31 +194,26 @@ def main(paths: list[Path], write: bool, results_dir: Path | None = None) -> Non
         picker = EvidencePicker(finder.vocabulary, finder.embedder, models)
         for i in test_ids:
             evidence[i] = picker.pick(*asked[i], settings.max_passages, settings.context_chars)
-    # 2: every question answered as `labchat ask` answers it (parts, comparisons) by rankers that never saw it
+    # 2: the answerability model on those held-out features, again per fold.
     answerable = np.array([q.get("answerable", True) for q in questions])
     qrows = np.vstack([e.features for e in evidence])
-    found_all: list[list[Evidence]] = [[]] * len(questions)
-    compared_all, answers = [False] * len(questions), [("", [])] * len(questions)
-    for ranker, (_, test_ids) in zip(rankers, folds, strict=True):
-        picker = EvidencePicker(finder.vocabulary, finder.embedder, FittedModels(ranker, placeholder(), 0.0))
+    # 3: every question answered as `labchat ask` answers it (parts, comparisons) by models that never saw it
+    probs, answers = np.zeros(len(questions)), [("", [])] * len(questions)
+    for ranker, (train_ids, test_ids) in zip(rankers, folds, strict=True):
+        judge = fit_linear(qrows[train_ids], answerable[train_ids], QUESTION_FEATURES)
+        models = FittedModels(ranker, judge, 0.0)
+        picker = EvidencePicker(finder.vocabulary, finder.embedder, models)
         find = functools.partial(_find, finder, picker)
         for i in test_ids:
             found = finder.find_parts(finder.resolve(questions[i]["question"], questions[i]["history"]),
                                       finder.untranslated(questions[i]["question"]), find=find)
             compared = comparison(found, find)
+            probs[i] = 1.0 if compared else min(e.answerable for e in found)
             extracted = extract_parts(found, settings.max_passages) if found[0].passages else (ABSTAIN, [])
-            found_all[i], compared_all[i], answers[i] = found, bool(compared), compared or extracted
+            answers[i] = compared or extracted
     right = np.array([q.get("answerable", True) and all(any(norm(a) in norm(text) for a in group)
                                                          for group in q["answers"])
                       for q, (text, _) in zip(questions, answers, strict=True)])
-    # 3: the model of whether the documents answer the question, on those held-out features, again per fold
-    probs = np.zeros(len(questions))
-    for train_ids, test_ids in folds:
-        judge = fit_linear(qrows[train_ids], answerable[train_ids], QUESTION_FEATURES)
-        for i in test_ids:
-            parts = [judge.predict(e.features[None, :])[0] if e.passages and e.question.tokens else 0.0
-                     for e in found_all[i]]
-            probs[i] = 1.0 if compared_all[i] else min(parts)
     threshold = best_threshold(probs, answerable, right)
     print(f"cross-validated ({FOLDS} folds): threshold {threshold:.3f}")
     for path in paths:
