@@ -87,8 +87,8 @@ def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Ca
         said = "" if abstained(answer) else _CITATION.sub(" ", answer)
         named, answered = _names(thread.previous, is_name), _names(said, is_name)
         # "Which one in the series is light?" "SenseNova V6 Omni": "it" is now Omni, "the series" still V6
-        thread.named = [n for n in answered if any(len(n) > len(a) and a.casefold() in n.casefold()
-                                                   for a in named)][:1] if _WHICH.match(asked) else []
+        thread.specific = [n for n in answered if any(len(n) > len(a) and a.casefold() in n.casefold()
+                                                      for a in named)][:1] if _WHICH.match(asked) else []
         thread.subject = named or answered or thread.subject
         thread.items = _items(said, is_name) or thread.items
     return thread.resolve(question)
@@ -106,7 +106,7 @@ class _Thread:
     """The latest list an answer gave."""
     previous: str = ""
     """The latest question, as resolved."""
-    named: list[str] = field(default_factory=list)
+    specific: list[str] = field(default_factory=list)
     """The name the latest answer gave to a which/who question, when it makes the subject more specific."""
     slot: str = ""
     """The phrase the latest name-less ellipsis put into its question: the next one replaces it again
@@ -134,7 +134,7 @@ class _Thread:
         refers = short or any(p.search(question) for p in (_PRONOUN, _ELLIPSIS, _DEFINITE))
         if names or not self.subject or not refers:
             return question
-        subject = self.named if self.named and _IT.search(question) else self.subject
+        subject = self.specific if self.specific and _IT.search(question) else self.subject
         return f"{question} {' '.join(subject)}"
 
     def _replace(self, question: str, slot: str) -> str | None:

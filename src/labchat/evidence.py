@@ -148,20 +148,26 @@ def _unled(sentence: str, intros: set[str]) -> str:
     (`chunking` keeps it with them when the list starts a new chunk): "As a company with deep expertise in
     gaming, Tencent possessed assets including:" is "As a company with deep expertise in gaming"; what it
     possessed is in the items, each of which then wins for what it says."""
-    lead = next((lead for lead in intros if sentence.endswith(lead)), "")
-    head = sentence[:-len(lead)].rstrip(" ,;") if lead else sentence
+    clause = next((intro for intro in intros if sentence.endswith(intro)), "")
+    head = sentence[:-len(clause)].rstrip(" ,;") if clause else sentence
     return head if len(head) > 2 else sentence
+
+
+def row_cells(text: str) -> list[tuple[str, str]] | None:
+    """A table row candidate ("A | B: 1 | -", as `sentences` makes it) as its (column, cell) pairs; None
+    for any other text."""
+    header, _, row = text.partition(": ")
+    names, cells = header.split(" | "), row.split(" | ")
+    return list(zip(names, cells, strict=True)) if len(names) > 1 and len(names) == len(cells) else None
 
 
 def stated(text: str) -> str:
     """What a candidate states: a table row ("A | B: 1 | -") as its filled columns ("A 1"), since a column
     left empty says nothing about the row's subject; other text as it is."""
-    header, _, row = text.partition(": ")
-    names, cells = header.split(" | "), row.split(" | ")
-    if len(names) < 2 or len(names) != len(cells):
+    cells = row_cells(text)
+    if cells is None:
         return text
-    return " ".join(f"{n} {c}" for n, c in zip(names, cells, strict=True)
-                    if c.strip().lower() not in _EMPTY_CELLS)
+    return " ".join(f"{n} {c}" for n, c in cells if c.strip().lower() not in _EMPTY_CELLS)
 
 
 def _without(text: str, subject: frozenset[str]) -> str:

@@ -59,11 +59,11 @@ def compose(evidence: Evidence) -> str:
     list question whose best passage is an item of a list is answered with the items found (`_items`), unless
     it asks for one place in the list ("the first advantage")."""
     asked = evidence.question
-    lead, items = _items(evidence) if asked.answer_type == "list" and not asked.ordinal else ("", [])
+    clause, items = _items(evidence) if asked.answer_type == "list" and not asked.ordinal else ("", [])
     if len(items) > 1:
-        head = f"{LEAD} {lead}"
+        head = f"{LEAD} {clause}"
         room = (MAX_ANSWER_CHARS - len(head)) // len(items) - 8
-        said = [f"{quote(replace(p, text=p.text[len(lead):].strip()), room)} [{p.n}]" for p in items]
+        said = [f"{quote(replace(p, text=p.text[len(clause):].strip()), room)} [{p.n}]" for p in items]
         return f"{head} {'; '.join(said)}"
     best = evidence.passages[0]
     short = evidence.short
@@ -77,14 +77,14 @@ def _items(evidence: Evidence) -> tuple[str, list[Passage]]:
     among the passages, in the order found (at most MAX_ITEMS); ("", []) when the best passage is no item.
     Each item is a passage of its own, so each is cited for what it says. Table rows are left whole."""
     best, *rest = evidence.passages
-    lead = ""
+    clause = ""
     for passage in rest:
         pairs = zip(best.text, passage.text, strict=False)
         common = best.text[:next((i for i, (a, b) in enumerate(pairs) if a != b),
                                  min(len(best.text), len(passage.text)))]
         cut = common.rfind(": ")
-        if cut >= _MIN_LEAD and " | " not in common and cut + 1 > len(lead):
-            lead = common[:cut + 1]
-    if not lead:
+        if cut >= _MIN_LEAD and " | " not in common and cut + 1 > len(clause):
+            clause = common[:cut + 1]
+    if not clause:
         return "", []
-    return lead, [p for p in evidence.passages if p.text.startswith(lead)][:MAX_ITEMS]
+    return clause, [p for p in evidence.passages if p.text.startswith(clause)][:MAX_ITEMS]

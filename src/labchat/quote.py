@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labchat.chunking import LIST_MARKER
-from labchat.evidence import Passage
+from labchat.evidence import Passage, row_cells
 
 MAX_ANSWER_CHARS = 400
 """An answer is a line or two; the passages beside it hold the rest."""
@@ -15,10 +15,8 @@ def quote(passage: Passage, limit: int) -> str:
     "Column: cell; ..." (its empty cells left out), which reads shorter than the header and the row."""
     marker = LIST_MARKER.match(passage.text)
     text = passage.text[marker.end():] if marker else passage.text
-    header, _, row = text.partition(": ")
-    if " | " in header and row.count(" | ") == header.count(" | "):
-        text = "; ".join(f"{h}: {c}" for h, c in zip(header.split(" | "), row.split(" | "), strict=True)
-                         if c.strip() not in ("", "-"))
+    if cells := row_cells(text):
+        text = "; ".join(f"{h}: {c}" for h, c in cells if c.strip() not in ("", "-"))
     if len(text) > limit - 2:
         text = text[:limit - 3].rsplit(" ", 1)[0] + "\u2026"
     return f"\u201c{text}\u201d"

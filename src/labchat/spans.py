@@ -70,7 +70,8 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     text = text.split(": ", 1)[1] if " | " in text else text  # a table row, not its header
     found = (_new(list(_PERSON.finditer(text)), "person", question, is_name) if answer_type == "person"
              else spans(text, answer_type, question, is_name))
-    found = [m for m in found if not set(tokenize(m.group())) <= set(tokenize(question))]
+    asked = set(tokenize(question))
+    found = [m for m in found if not set(tokenize(m.group())) <= asked]
     if not found:
         return None
     if answer_type == "number":  # an amount with its unit says more than a bare count beside it
