@@ -66,6 +66,8 @@ SIGNS = {
     "joint": 1, "type_best": 1, "dense_best": 1, "attribute_dense_best": 1, "attribute_dense_max": 1,
     # words the documents never use, and asking about today, make it less answerable
     "unknown": -1, "volatile": -1,
+    # another version's fact is not the answer
+    "other_version": -1, "other_version_best": -1,
 }
 """The sign each weight must have (features not named are free). Fitted freely, correlated features took
 opposite signs: the words in the sentence against the words in its section, so "Who founded StepFun?"
@@ -167,6 +169,8 @@ def read(paths: list[Path]) -> list[dict]:
 
 
 def main(paths: list[Path], write: bool, results_dir: Path | None = None) -> None:
+    if results_dir:
+        results_dir.mkdir(parents=True, exist_ok=True)
     questions = read(paths)
     finder = Finder(Settings(), models=FittedModels(placeholder(), placeholder(), 0.5))
     settings = finder.settings

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from labchat.chunking import Chunk
-from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, sentences
+from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, other_version, sentences, versions
 from labchat.fitted import FittedModels
 from labchat.question import Vocabulary, analyse, options, parts
+from labchat.spans import has_span
 
 CHUNKS = [
     Chunk("notes.md", "Hexapod AI > Funding", "Hexapod AI raised $40M in its Series A round in March 2031."),
@@ -96,6 +97,27 @@ def test_a_long_sentence_introducing_a_list_lends_its_last_clause_to_the_items()
     assert [text for text, _ in sentences(intro)][1:] == [
         "Hexapod AI built assets for its lab including: Sensor data from drones",
         "Hexapod AI built assets for its lab including: Boat hulls"]
+
+
+@pytest.mark.parametrize(("asked", "sentence", "other"), [
+    ("What context does Step-2 have?", "Step-1 variants: 8K and 32K context lengths", True),
+    ("What context does Step-2 have?", "Step-2-16k: 16K context variant", False),
+    ("How do I enable HTTP/3?", "It supports HTTP/1.1 and HTTP/2.", True),
+    ("What does ERNIE 5.0 bring?", "Jun 2024: ERNIE 4.0 Turbo launched", True),
+    ("What does ERNIE 5.0 bring?", "ERNIE 5.0 and ERNIE 4.5 launched", False),
+    ("What happened in 3 years?", "It grew in 2 years", False),
+    ("Who founded Baichuan in 2023?", "Baichuan was founded in 2024", False),
+])
+def test_a_sentence_about_another_version_of_the_name_asked_about_is_marked(asked: str, sentence: str,
+                                                                              other: bool) -> None:
+    """Another version's fact is not the answer (a near-miss), but a variant of the version asked about
+    is that version, and a number of years or a year is no version."""
+    assert other_version(versions(asked), versions(sentence)) is other
+
+
+def test_an_amount_in_words_is_an_amount_at_the_start_of_a_line_too() -> None:
+    assert has_span("Major Growth: Hundreds of millions users", "number", "How many users?")
+    assert not has_span("Major Growth: many users", "number", "How many users?")
 
 
 def test_the_fitted_models_match_the_features_the_code_computes() -> None:

@@ -33,15 +33,20 @@ _POINTS_BACK = re.compile(r"(?:These|Those|They|This|It|Both|Such)\b(?!\s+(?:is|
                           r"(?:the|a|an)\b)")
 """A sentence that opens by pointing back to the one before (but not one that defines: "This is the ...")."""
 _WORD = re.compile(r"[\w\-.]+")
+_VERSIONED = re.compile(r"\b([A-Za-z]+)(?:([-/]?)|( ))(\d+(?:\.\d+)*)(?![\d.]*\d)")
+"""A name with a version: "Step-2", "HTTP/3", "V6", "Qwen2.5", "ERNIE 4.5" (written apart, the number has a
+dot or the name a capital, so "in 3 years" is no version)."""
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _NUMBERED = re.compile(r"\s*(\d+)")
 
 SENTENCE_FEATURES = (
     "retrieval", "dense", "subject_sentence", "subject_context", "subject_chunk",
     "attribute_sentence", "attribute_section", "type_span", "new_fact", "table_row", "label", "length",
-    "no_subject", "attribute_dense", "dense_gap", "list_place")
+    "no_subject", "attribute_dense", "dense_gap", "list_place", "other_version")
 QUESTION_FEATURES = (
     "best", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
-    "dense_best", "attribute_dense_best", "attribute_dense_max", "unknown", "volatile", "no_subject")
+    "dense_best", "attribute_dense_best", "attribute_dense_max", "unknown", "volatile", "no_subject",
+    "other_version_best")
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,25 @@ def stated(text: str) -> str:
     return " ".join(f"{n} {c}" for n, c in cells if c.strip().lower() not in _EMPTY_CELLS)
 
 
+def versions(text: str) -> set[tuple[str, str]]:
+    """The (name, version) pairs a text writes: "Step-2-16k and HTTP/1.1" is {("step", "2"), ("http", "1.1")}."""
+    found = set()
+    for m in _VERSIONED.finditer(text):
+        name, apart, number = m.group(1), m.group(3), m.group(4)
+        if _YEAR.fullmatch(number) or apart and "." not in number and not name[0].isupper():
+            continue
+        found.add((name.lower(), number))
+    return found
+
+
+def other_version(asked: set[tuple[str, str]], said: set[tuple[str, str]]) -> bool:
+    """Whether a sentence names another version of a versioned name asked about and not that version itself
+    ("Step-1 variants: 8K and 32K" for Step-2, "HTTP/1.1 and HTTP/2" for HTTP/3, "ERNIE 4.0" for ERNIE 5.0):
+    a sibling's fact is not the answer. A variant of the version asked about ("Step-2-16k") is that version."""
+    names = {name for name, _ in asked}
+    return not asked & said and any(name in names for name, _ in said)
+
+
 def _without(text: str, subject: frozenset[str]) -> str:
     """`text` without the words of the question's subject."""
     return _WORD.sub(lambda m: "" if set(tokenize(m.group())) <= subject else m.group(), text)
@@ -223,6 +247,7 @@ class EvidencePicker:
         # what is asked, without whom it is asked of: "the CTO role" against what the sentence says
         asked = vectors[n + 2:] @ vectors[n + 1]
         rows = []
+        asked_versions = versions(question.text)
         for (hit, raw, place), text, cosine, attribute in zip(found, said, dense, asked, strict=True):
             words, section = set(tokenize(text)), set(tokenize(hit.chunk.section))
             chunk = words | section | set(tokenize(hit.chunk.text))
@@ -234,7 +259,8 @@ class EvidencePicker:
                 float(any(has_span(text, kind, question.text) for kind in ("other", "number"))),
                 float(" | " in raw and ": " in raw), float(raw.endswith(":")), math.log(1 + len(raw)),
                 float(not question.subject), float(attribute), float(cosine - dense.max()),
-                float(question.ordinal > 0 and place == question.ordinal)])  # "the fourth scenario"
+                float(question.ordinal > 0 and place == question.ordinal),  # "the fourth scenario"
+                float(other_version(asked_versions, versions(text)))])
         return pairs, np.array(rows, dtype=np.float64)
 
     def pick(self, question: Question, hits: list[Hit], limit: int, max_chars: int) -> Evidence:
@@ -267,10 +293,11 @@ class EvidencePicker:
         unknown = max(unknown, question.untranslated)  # Chinese the search could not carry is unknown too
         asked = [unknown, float(question.volatile), float(not question.subject)]
         if not len(scores):
-            return np.array([0.0] * (len(QUESTION_FEATURES) - len(asked)) + asked)
+            return np.array([0.0] * (len(QUESTION_FEATURES) - len(asked) - 1) + asked + [0.0])
         col = {name: rows[:, i] for i, name in enumerate(SENTENCE_FEATURES)}
         attribute = np.maximum(col["attribute_sentence"], col["attribute_section"])
         joint = (col["subject_context"] * attribute).max()  # about the subject, naming the attribute
         return np.array([scores[0], col["subject_context"][0], col["subject_context"].max(),
                          col["attribute_sentence"][0], attribute.max(), joint, col["type_span"][0],
-                         col["dense"][0], col["attribute_dense"][0], col["attribute_dense"].max(), *asked])
+                         col["dense"][0], col["attribute_dense"][0], col["attribute_dense"].max(), *asked,
+                         col["other_version"][0]])
