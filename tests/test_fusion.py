@@ -105,3 +105,11 @@ def test_fusing_the_candidates_ranks_as_fusing_every_chunk(pipeline: Pipeline) -
         hits = retriever.search(question, k)
         assert [h.chunk for h in hits] == retriever.store.chunks(expected)
         np.testing.assert_allclose([h.score for h in hits], fused[expected], rtol=1e-6)
+
+
+def test_an_irregular_verb_form_meets_its_base_and_an_ambiguous_one_stays() -> None:
+    """"Who leads it?" finds "Led by ..." by its words too; "found" stays the stem of "founded", not of
+    "find"."""
+    assert tokenize("Who leads it?") == tokenize("Led by") == ["lead"]
+    assert tokenize("They built it") == tokenize("builds")
+    assert tokenize("found") == tokenize("founded") != tokenize("find")

@@ -176,20 +176,22 @@ def stated(text: str) -> str:
 
 
 def versions(text: str) -> set[tuple[str, str]]:
-    """The (name, version) pairs a text writes: "Step-2-16k and HTTP/1.1" is {("step", "2"), ("http", "1.1")}."""
+    """The (name, version) pairs a text writes: "Step-2-16k and HTTP/1.1" is {("step", "2"),
+    ("http", "1.1")}."""
     found = set()
     for m in _VERSIONED.finditer(text):
         name, apart, number = m.group(1), m.group(3), m.group(4)
-        if _YEAR.fullmatch(number) or apart and "." not in number and not name[0].isupper():
+        if _YEAR.fullmatch(number) or (apart and "." not in number and not name[0].isupper()):
             continue
         found.add((name.lower(), number))
     return found
 
 
 def other_version(asked: set[tuple[str, str]], said: set[tuple[str, str]]) -> bool:
-    """Whether a sentence names another version of a versioned name asked about and not that version itself
-    ("Step-1 variants: 8K and 32K" for Step-2, "HTTP/1.1 and HTTP/2" for HTTP/3, "ERNIE 4.0" for ERNIE 5.0):
-    a sibling's fact is not the answer. A variant of the version asked about ("Step-2-16k") is that version."""
+    """Whether a sentence names another version of a versioned name asked about and not that version
+    itself ("Step-1 variants: 8K and 32K" for Step-2, "HTTP/1.1 and HTTP/2" for HTTP/3, "ERNIE 4.0" for
+    ERNIE 5.0): a sibling's fact is not the answer. A variant of the version asked about ("Step-2-16k") is
+    that version."""
     names = {name for name, _ in asked}
     return not asked & said and any(name in names for name, _ in said)
 
