@@ -8,6 +8,7 @@ and no test reads or writes the project's own `index/` folder: corpora and index
 from __future__ import annotations
 
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,11 @@ from labchat.settings import PROJECT_DIR, Settings
 
 PROJECT_CORPUS = PROJECT_DIR / "corpus"
 PROJECT_INDEX = PROJECT_DIR / "index"
+
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    # A suite started in the background by a shell without job control inherits Ctrl-C ignored, and so
+    # would the `labchat index` runs the Ctrl-C tests interrupt; a user's terminal delivers it to them.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _copy_corpus(target: Path) -> Path:
