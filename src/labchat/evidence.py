@@ -37,6 +37,7 @@ _VERSIONED = re.compile(r"\b([A-Za-z]+)(?:([-/]?)|( ))(\d+(?:\.\d+)*)(?![\d.]*\d
 """A name with a version: "Step-2", "HTTP/3", "V6", "Qwen2.5", "ERNIE 4.5" (written apart, the number has a
 dot or the name a capital, so "in 3 years" is no version)."""
 _YEAR = re.compile(r"(?:19|20)\d\d")
+_TYPED = re.compile(r"[A-Za-z0-9]+(?:[./\-][A-Za-z0-9]+)*")
 _NUMBERED = re.compile(r"\s*(\d+)")
 
 SENTENCE_FEATURES = (
@@ -46,7 +47,7 @@ SENTENCE_FEATURES = (
 QUESTION_FEATURES = (
     "best", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
     "dense_best", "attribute_dense_best", "attribute_dense_max", "unknown", "volatile", "no_subject",
-    "other_version_best")
+    "other_version_best", "unknown_name")
 
 
 @dataclass(frozen=True)
@@ -294,12 +295,22 @@ class EvidencePicker:
         unknown = 1.0 - self.share(question.tokens, {t for t in question.tokens if self.vocabulary.known(t)})
         unknown = max(unknown, question.untranslated)  # Chinese the search could not carry is unknown too
         asked = [unknown, float(question.volatile), float(not question.subject)]
+        unknown_name = self.unknown_names(question.text)
         if not len(scores):
-            return np.array([0.0] * (len(QUESTION_FEATURES) - len(asked) - 1) + asked + [0.0])
+            return np.array([0.0] * (len(QUESTION_FEATURES) - len(asked) - 2) + asked + [0.0, unknown_name])
         col = {name: rows[:, i] for i, name in enumerate(SENTENCE_FEATURES)}
         attribute = np.maximum(col["attribute_sentence"], col["attribute_section"])
         joint = (col["subject_context"] * attribute).max()  # about the subject, naming the attribute
         return np.array([scores[0], col["subject_context"][0], col["subject_context"].max(),
                          col["attribute_sentence"][0], attribute.max(), joint, col["type_span"][0],
                          col["dense"][0], col["attribute_dense"][0], col["attribute_dense"].max(), *asked,
-                         col["other_version"][0]])
+                         col["other_version"][0], unknown_name])
+
+    def unknown_names(self, text: str) -> float:
+        """Share of the names a question types (a capital after its first word, or letters with digits:
+        "CTO", "SWE-bench", "H100", "HTTP/3") that the documents never write: what they ask about is
+        elsewhere. Plain words are left out, which the documents may well say otherwise."""
+        typed = [w for m in _TYPED.finditer(text) if m.start() > 0 and re.search(r"[A-Za-z]", w := m.group())
+                 and re.search(r"[A-Z\d]", w)]
+        tokens = [found[0] for word in typed if (found := tokenize(word))]
+        return sum(not self.vocabulary.known(t) for t in tokens) / len(tokens) if tokens else 0.0
