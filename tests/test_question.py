@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from labchat.chunking import Chunk
-from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, other_version, sentences, versions
+from labchat.evidence import (
+    QUESTION_FEATURES,
+    SENTENCE_FEATURES,
+    other_version,
+    sentences,
+    unknown_names,
+    versions,
+)
 from labchat.fitted import FittedModels
 from labchat.question import Vocabulary, analyse, options, parts
 from labchat.spans import has_span
@@ -113,6 +120,14 @@ def test_a_sentence_about_another_version_of_the_name_asked_about_is_marked(aske
     """Another version's fact is not the answer (a near-miss), but a variant of the version asked about
     is that version, and a number of years or a year is no version."""
     assert other_version(versions(asked), versions(sentence)) is other
+
+
+def test_a_name_the_documents_never_write_is_unknown_but_a_plain_word_is_not_counted(
+        vocabulary: Vocabulary) -> None:
+    """"Who is the CTO of Hexapod AI?" types one name the notes lack of three; "chef" is no name."""
+    assert unknown_names("Who is the CTO of Hexapod AI?", vocabulary) == pytest.approx(1 / 3)
+    assert unknown_names("What context length does Beetle-2 handle?", vocabulary) == 0
+    assert unknown_names("Who is the chef of Hexapod?", vocabulary) == 0
 
 
 def test_an_amount_in_words_is_an_amount_at_the_start_of_a_line_too() -> None:

@@ -188,6 +188,16 @@ def versions(text: str) -> set[tuple[str, str]]:
     return found
 
 
+def unknown_names(text: str, vocabulary: Vocabulary) -> float:
+    """Share of the names a question types (a capital after its first word, or letters with digits:
+    "CTO", "SWE-bench", "H100", "HTTP/3") that the documents never write: what they ask about is
+    elsewhere. Plain words are left out, which the documents may well say otherwise."""
+    typed = [w for m in _TYPED.finditer(text) if m.start() > 0 and re.search(r"[A-Za-z]", w := m.group())
+             and re.search(r"[A-Z\d]", w)]
+    tokens = [found[0] for word in typed if (found := tokenize(word))]
+    return sum(not vocabulary.known(t) for t in tokens) / len(tokens) if tokens else 0.0
+
+
 def other_version(asked: set[tuple[str, str]], said: set[tuple[str, str]]) -> bool:
     """Whether a sentence names another version of a versioned name asked about and not that version
     itself ("Step-1 variants: 8K and 32K" for Step-2, "HTTP/1.1 and HTTP/2" for HTTP/3, "ERNIE 4.0" for
@@ -295,7 +305,7 @@ class EvidencePicker:
         unknown = 1.0 - self.share(question.tokens, {t for t in question.tokens if self.vocabulary.known(t)})
         unknown = max(unknown, question.untranslated)  # Chinese the search could not carry is unknown too
         asked = [unknown, float(question.volatile), float(not question.subject)]
-        unknown_name = self.unknown_names(question.text)
+        unknown_name = unknown_names(question.text, self.vocabulary)
         if not len(scores):
             return np.array([0.0] * (len(QUESTION_FEATURES) - len(asked) - 2) + asked + [0.0, unknown_name])
         col = {name: rows[:, i] for i, name in enumerate(SENTENCE_FEATURES)}
@@ -305,12 +315,3 @@ class EvidencePicker:
                          col["attribute_sentence"][0], attribute.max(), joint, col["type_span"][0],
                          col["dense"][0], col["attribute_dense"][0], col["attribute_dense"].max(), *asked,
                          col["other_version"][0], unknown_name])
-
-    def unknown_names(self, text: str) -> float:
-        """Share of the names a question types (a capital after its first word, or letters with digits:
-        "CTO", "SWE-bench", "H100", "HTTP/3") that the documents never write: what they ask about is
-        elsewhere. Plain words are left out, which the documents may well say otherwise."""
-        typed = [w for m in _TYPED.finditer(text) if m.start() > 0 and re.search(r"[A-Za-z]", w := m.group())
-                 and re.search(r"[A-Z\d]", w)]
-        tokens = [found[0] for word in typed if (found := tokenize(word))]
-        return sum(not self.vocabulary.known(t) for t in tokens) / len(tokens) if tokens else 0.0
