@@ -247,6 +247,16 @@ def test_a_sentence_that_points_back_is_one_candidate_with_the_sentence_it_point
                      "This is the end of it.", "Hexapod raised money."]
 
 
+def test_lines_ending_in_a_markdown_hard_break_stay_apart_in_a_split_block(settings: Settings) -> None:
+    """A list of links, one per line with two trailing spaces, is as many candidates: "which outlet ran
+    the piece" quotes that piece's link, not every link of the list."""
+    links = [f"[Piece number {i} about Hexapod robots](https://outlet{i}.example/{'a' * 40})"
+             for i in range(12)]
+    body = "# Sources\n\n" + "  \n".join(links) + "\n"
+    found = [text for chunk in chunk_file(_doc(body), settings.chunk_chars) for text, _ in sentences(chunk)]
+    assert found == links
+
+
 def test_a_table_row_states_only_its_filled_cells() -> None:
     row = "Release Date | Model | Parameters | Open Weights: 2031 | Beetle-4 | - | no"
     assert stated(row) == "Release Date 2031 Model Beetle-4 Open Weights no"

@@ -196,9 +196,11 @@ def _repeated(label: str) -> str:
 
 
 def _is_prose(lines: list[str]) -> bool:
-    """A hard-wrapped paragraph: no list item, table row or code among its lines, so they join as one."""
-    return not any(_is_row(line) or LIST_MARKER.match(line) or line.lstrip().startswith(("```", "    "))
-                   for line in lines)
+    """A hard-wrapped paragraph: no list item, table row or code among its lines, nor a markdown hard break
+    (a line ending in two spaces or a backslash, as in a list of links), so they join as one."""
+    broken = any(line.endswith(("  ", "\\")) for line in lines[:-1])
+    return not broken and not any(_is_row(line) or LIST_MARKER.match(line)
+                                  or line.lstrip().startswith(("```", "    ")) for line in lines)
 
 
 def _indent(line: str) -> int:

@@ -214,7 +214,8 @@ def _without(text: str, subject: frozenset[str]) -> str:
 
 def _logical_lines(text: str) -> list[tuple[str, bool]]:
     """The text's lines, each with whether it is code, hard-wrapped prose joined again ("... not enabled by
-    default, because" + "HTTP/1.1 is a mature ..."), so a sentence is one candidate."""
+    default, because" + "HTTP/1.1 is a mature ..."), so a sentence is one candidate; lines ending in a
+    markdown hard break (a list of links, one per line) stay apart."""
     lines: list[tuple[str, bool]] = []
     joinable = code = False
     for raw in text.split("\n"):
@@ -228,7 +229,9 @@ def _logical_lines(text: str) -> list[tuple[str, bool]]:
             continue
         if stripped:
             lines.append((raw, code))
-        joinable = bool(stripped) and not code and not stripped.startswith(("|", "#"))
+        # a line ending in two spaces or a backslash is a hard break in markdown: the next line is its own
+        joinable = (bool(stripped) and not code and not stripped.startswith(("|", "#"))
+                    and not raw.endswith(("  ", "\\")))
     return lines
 
 
