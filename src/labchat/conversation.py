@@ -25,9 +25,13 @@ _SHORT = 4
 _PRONOUN = re.compile(r"\b(?:it|its|they|them|their|he|him|his|she|her|this|that|these|those|there)\b"
                       r"|[它她这那]|(?<!其)他|其(?!他)", re.IGNORECASE)
 """English pronouns and determiners; Chinese 它 他 她 其 这 那, but not the 其他 of "other"."""
-_DEFINITE = re.compile(r"\bthe\s+(?:same\s+)?(?:company|companies|group|firm|organi[sz]ation|lab|startup|"
-                       r"team|model|product|project|series|library|tool|service)\b", re.IGNORECASE)
+_GENERAL = (r"(?:same\s+)?(?:company|companies|group|firm|organi[sz]ation|lab|startup|team|model|product|"
+            r"project|series|library|tool|service)")
+_DEFINITE = re.compile(rf"\bthe\s+{_GENERAL}\b", re.IGNORECASE)
 """A general noun after "the" names what was just talked about ("What does the group lack?")."""
+_STAND_IN = re.compile(rf"\b(?:(?:the|th(?:at|is|ese|ose))\s+{_GENERAL}|th(?:at|is) one)\b", re.IGNORECASE)
+"""A phrase that only points at what was talked about ("that series", "the group", "that one"): the names
+it stands for take its place, so its general noun is not searched as what is asked."""
 _LEADING = r"(?:and|or|also|but)\b|(?:how|what) about\b"
 """English words opening an ellipsis ("And Zhipu?", "What about maths?")."""
 _ELLIPSIS = re.compile(rf"^\s*(?:{_LEADING}|那|还有)|呢\s*[?\uff1f]?\s*$", re.IGNORECASE)
@@ -134,8 +138,11 @@ class _Thread:
         refers = short or any(p.search(question) for p in (_PRONOUN, _ELLIPSIS, _DEFINITE))
         if names or not self.subject or not refers:
             return question
-        subject = self.specific if self.specific and _IT.search(question) else self.subject
-        return f"{question} {' '.join(subject)}"
+        subject = " ".join(self.specific if self.specific and _IT.search(question) else self.subject)
+        stand_in = _STAND_IN.search(question)
+        if stand_in:
+            return f"{question[:stand_in.start()]}{subject}{question[stand_in.end():]}"
+        return f"{question} {subject}"
 
     def _replace(self, question: str, slot: str) -> str | None:
         """The previous question with the phrase an ellipsis brings in place of the one it most resembles:
