@@ -42,8 +42,17 @@ def test_a_question_that_stands_alone_is_unchanged(question: str, history: list[
 def test_a_pronoun_takes_the_names_of_the_latest_turn_that_had_any() -> None:
     first = ("Which of Baidu's research labs develop ERNIE?", "The AI and Deep Learning Research Labs [1].")
     second = ("Who leads that work?", "Led by the Senior VP of Research [1].")
-    assert resolve("Who leads that work?", first) == "Who leads that work? Baidu ERNIE"
-    assert resolve("What is that executive's name?", first, second).endswith("Baidu ERNIE")
+    assert resolve("Who leads it?", first) == "Who leads it? Baidu ERNIE"
+    assert resolve("What is its executive's name?", first, second).endswith("Baidu ERNIE")
+
+
+def test_a_thing_pointed_at_by_a_noun_of_its_own_takes_the_last_question() -> None:
+    """"that work" is what the last question asked about, which its names alone do not say."""
+    first = ("Which of Baidu's research labs develop ERNIE?", "The AI and Deep Learning Research Labs [1].")
+    assert resolve("Who leads that work?", first) == \
+        "Who leads that work? Which of Baidu's research labs develop ERNIE?"
+    piece = ("Which outlet reported that Tencent bets on WeChat?", "[Tencent bets on WeChat](https://cnbc.com)")
+    assert resolve("In which year was that piece published?", piece).endswith(piece[0])
 
 
 def test_an_answer_gives_the_subject_when_its_question_named_nothing() -> None:

@@ -32,6 +32,9 @@ _DEFINITE = re.compile(rf"\bthe\s+{_GENERAL}\b", re.IGNORECASE)
 _STAND_IN = re.compile(rf"\b(?:(?:the|th(?:at|is|ese|ose))\s+{_GENERAL}|th(?:at|is) one)\b", re.IGNORECASE)
 """A phrase that only points at what was talked about ("that series", "the group", "that one"): the names
 it stands for take its place, so its general noun is not searched as what is asked."""
+_THAT_THING = re.compile(r"\b(?:that|this|these|those)\s+(?!one\b)[a-z]+", re.IGNORECASE)
+"""A phrase pointing at a thing of the last turn by a noun of its own ("that piece", "that work"): what
+the last question asked says what it is."""
 _LEADING = r"(?:and|or|also|but)\b|(?:how|what) about\b"
 """English words opening an ellipsis ("And Zhipu?", "What about maths?")."""
 _ELLIPSIS = re.compile(rf"^\s*(?:{_LEADING}|那|还有)|呢\s*[?\uff1f]?\s*$", re.IGNORECASE)
@@ -142,6 +145,8 @@ class _Thread:
         stand_in = _STAND_IN.search(question)
         if stand_in:
             return f"{question[:stand_in.start()]}{subject}{question[stand_in.end():]}"
+        if previous and _THAT_THING.search(question):
+            return f"{question} {previous}"
         return f"{question} {subject}"
 
     def _replace(self, question: str, slot: str) -> str | None:
