@@ -27,6 +27,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;\u3002\uff01\uff1f])\s+(?=[A-Z0-9*\"\u3400
 _MARKUP = re.compile(r"\*\*|__|`")
 """Emphasis and code marks; links stay as written ("[Hishel](https://hishel.com)"): the label is what a
 reader quotes, the address which site said it."""
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+"""A markdown link: its label is what a reader sees of it, so a sentence's length counts the label only."""
 _EMPTY_CELLS = frozenset({"", "-", "--", "\u2013", "\u2014", "?", "n/a", "na", "tbd", "unknown"})
 """Table cells that state nothing: a row with "Parameters: -" does not give the parameters."""
 _POINTS_BACK = re.compile(r"(?:These|Those|They|This|It|Both|Such)\b(?!\s+(?:is|are|was|were)\s+(?:not\s+)?"
@@ -273,7 +275,8 @@ class EvidencePicker:
                 self.share(question.attribute, words), self.share(question.attribute, section),
                 float(has_span(text, question.answer_type, question.text, self.vocabulary.is_name)),
                 float(any(has_span(text, kind, question.text) for kind in ("other", "number"))),
-                float(" | " in raw and ": " in raw), float(raw.endswith(":")), math.log(1 + len(raw)),
+                float(" | " in raw and ": " in raw), float(raw.endswith(":")),
+                math.log(1 + len(_LINK.sub(r"\1", raw))),
                 float(not question.subject), float(attribute), float(cosine - dense.max()),
                 float(question.ordinal > 0 and place == question.ordinal),  # "the fourth scenario"
                 float(other_version(asked_versions, versions(text)))])
@@ -296,9 +299,11 @@ class EvidencePicker:
             if len(passages) == limit:
                 break
         features = self.question_features(question, rows[kept], scores[kept])
-        # a question with no word to search for (emoji only) is about nothing the documents say
-        searchable = passages and question.tokens
-        answerable = float(self.models.answerable(features[None, :])[0]) if searchable else 0.0
+        # a question with no word to search for (emoji only) is about nothing the documents say; and a
+        # passage that does not name the question's subject, in itself or its section, does not answer it
+        # ("Who founded Anthropic?" is not answered by another lab's founders)
+        about = passages and (not question.subject or features[QUESTION_FEATURES.index("subject_best")] > 0)
+        answerable = float(self.models.answerable(features[None, :])[0]) if about and question.tokens else 0.0
         short = passages and short_answer(question.answer_type, question.text, question.attribute,
                                           passages[0].text, self.vocabulary.is_name)
         return Evidence(question, passages, answerable, features, short or None)
