@@ -35,6 +35,7 @@ def vocabulary() -> Vocabulary:
 
 @pytest.mark.parametrize(("question", "answer_type"), [
     ("When did Hexapod AI raise its Series A?", "date"),
+    ("In which year did Hexapod AI raise its Series A?", "date"),
     ("How much did Hexapod AI raise?", "number"),
     ("What context length does Beetle-2 handle?", "number"),
     ("Who founded Hexapod AI?", "person"),
