@@ -36,6 +36,8 @@ def vocabulary() -> Vocabulary:
 @pytest.mark.parametrize(("question", "answer_type"), [
     ("When did Hexapod AI raise its Series A?", "date"),
     ("In which year did Hexapod AI raise its Series A?", "date"),
+    ("Which errors make Beetle-2 retry when retries is set?", "other"),
+    ("Hexapod AI raised money, but when did it raise its Series A?", "date"),
     ("How much did Hexapod AI raise?", "number"),
     ("What context length does Beetle-2 handle?", "number"),
     ("Who founded Hexapod AI?", "person"),

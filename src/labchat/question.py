@@ -36,7 +36,8 @@ more needs to a corpus word to be replaced by it: one slip in five letters (tenc
 _TYPE_PATTERNS = [
     ("compare", r"\b(which|who|whose)\b.*\b(first|earlier|later|longer|larger|bigger|more|higher|fewer|"
                 r"older|newer|both)\b.*\bor\b|\b(earlier|later|first|larger|bigger|longer)\b.*\bor\b"),
-    ("date", r"^\s*(when|(in\s+)?(what|which)\s+(year|month|date)|since when)\b|\bwhen\b"),
+    ("date", r"^\s*(when|(in\s+)?(what|which)\s+(year|month|date)|since when)\b"
+             r"|\bwhen\s+(did|was|were|is|are|will|does|do|has|have|had)\b"),
     ("number", r"\bhow (many|much|large|big|long|old|fast|high)\b|\bwhat (size|percentage|share|number)\b"
                r"|\b(number of|amount)\b|^\s*what\s+(\w+\s+)?(length|size|count|price|cost|valuation)\b"),
     ("person", r"^\s*(who|whom|whose)\b|\bwho\b"),
