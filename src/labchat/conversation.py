@@ -34,7 +34,7 @@ _STAND_IN = re.compile(rf"\b(?:(?:the|th(?:at|is|ese|ose))\s+{_GENERAL}|th(?:at|
 it stands for take its place, so its general noun is not searched as what is asked."""
 _THAT_THING = re.compile(r"\b(?:that|this|these|those)\s+(?!one\b)[a-z]+", re.IGNORECASE)
 """A phrase pointing at a thing of the last turn by a noun of its own ("that piece", "that work"): what
-the last question asked says what it is."""
+the last question asked says what it is, with the subject."""
 _LEADING = r"(?:and|or|also|but)\b|(?:how|what) about\b"
 """English words opening an ellipsis ("And Zhipu?", "What about maths?")."""
 _ELLIPSIS = re.compile(rf"^\s*(?:{_LEADING}|那|还有)|呢\s*[?\uff1f]?\s*$", re.IGNORECASE)
@@ -90,7 +90,7 @@ def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Ca
     """
     thread = _Thread(is_name, closest)
     for asked, answer in history:
-        thread.previous = thread.resolve(asked)
+        thread.previous, thread.asked = thread.resolve(asked), asked
         said = "" if abstained(answer) else _CITATION.sub(" ", answer)
         named, answered = _names(thread.previous, is_name), _names(said, is_name)
         # "Which one in the series is light?" "SenseNova V6 Omni": "it" is now Omni, "the series" still V6
@@ -113,6 +113,8 @@ class _Thread:
     """The latest list an answer gave."""
     previous: str = ""
     """The latest question, as resolved."""
+    asked: str = ""
+    """The latest question, as asked."""
     specific: list[str] = field(default_factory=list)
     """The name the latest answer gave to a which/who question, when it makes the subject more specific."""
     slot: str = ""
@@ -145,8 +147,8 @@ class _Thread:
         stand_in = _STAND_IN.search(question)
         if stand_in:
             return f"{question[:stand_in.start()]}{subject}{question[stand_in.end():]}"
-        if previous and _THAT_THING.search(question):
-            return f"{question} {previous}"
+        if self.asked and _THAT_THING.search(question):  # the last question as asked, so queries do not grow
+            return f"{question} {self.asked} {subject}"
         return f"{question} {subject}"
 
     def _replace(self, question: str, slot: str) -> str | None:
@@ -181,7 +183,8 @@ class _Thread:
 
 
 def _names(text: str, is_name: Callable[[str], bool]) -> list[str]:
-    """The names in `text`, in order, each once: at every token the longest run of tokens that is a name."""
+    """The names in `text`, in order, each once: at every token the longest run of tokens that is a name,
+    and none that a longer one holds."""
     spans = [m.span() for m in _TOKEN.finditer(text)]
     names, i = [], 0
     while i < len(spans):
@@ -193,7 +196,9 @@ def _names(text: str, is_name: Callable[[str], bool]) -> list[str]:
                 break
         else:
             i += 1
-    return list(dict.fromkeys(names))
+    found = list(dict.fromkeys(names))
+    # a name inside a longer one found too is said by it ("Baidu" and "ERNIE" by "Baidu ERNIE")
+    return [n for n in found if not any(n != m and f" {n} " in f" {m} " for m in found)]
 
 
 def _swap(previous: str, names: list[str], is_name: Callable[[str], bool]) -> str:
