@@ -7,17 +7,10 @@ import numpy as np
 import pytest
 
 from labchat.chunking import Chunk
-from labchat.evidence import (
-    QUESTION_FEATURES,
-    SENTENCE_FEATURES,
-    other_version,
-    sentences,
-    unknown_names,
-    versions,
-)
+from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, sentences, unknown_names
 from labchat.fitted import FittedModels
 from labchat.question import Vocabulary, analyse, options, parts
-from labchat.spans import has_span
+from labchat.spans import has_span, other_version, versions
 
 CHUNKS = [
     Chunk("notes.md", "Hexapod AI > Funding", "Hexapod AI raised $40M in its Series A round in March 2031."),

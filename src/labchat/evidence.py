@@ -21,7 +21,7 @@ from labchat.embed import Embedder
 from labchat.fitted import FittedModels
 from labchat.question import Question, Vocabulary
 from labchat.retrieve import Hit, tokenize
-from labchat.spans import has_span, short_answer
+from labchat.spans import has_span, other_version, short_answer, versions
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;\u3002\uff01\uff1f])\s+(?=[A-Z0-9*\"\u3400-\u9fff])")
 _MARKUP = re.compile(r"\*\*|__|`")
@@ -35,10 +35,6 @@ _POINTS_BACK = re.compile(r"(?:These|Those|They|This|It|Both|Such)\b(?!\s+(?:is|
                           r"(?:the|a|an)\b)")
 """A sentence that opens by pointing back to the one before (but not one that defines: "This is the ...")."""
 _WORD = re.compile(r"[\w\-.]+")
-_VERSIONED = re.compile(r"\b([A-Za-z]+)(?:([-/]?)|( ))(\d+(?:\.\d+)*)(?![\d.]*\d)")
-"""A name with a version: "Step-2", "HTTP/3", "V6", "Qwen2.5", "ERNIE 4.5" (written apart, the number has a
-dot or the name a capital, so "in 3 years" is no version)."""
-_YEAR = re.compile(r"(?:19|20)\d\d")
 _TYPED = re.compile(r"[A-Za-z0-9]+(?:[./\-][A-Za-z0-9]+)*")
 _NUMBERED = re.compile(r"\s*(\d+)")
 
@@ -178,18 +174,6 @@ def stated(text: str) -> str:
     return " ".join(f"{n} {c}" for n, c in cells if c.strip().lower() not in _EMPTY_CELLS)
 
 
-def versions(text: str) -> set[tuple[str, str]]:
-    """The (name, version) pairs a text writes: "Step-2-16k and HTTP/1.1" is {("step", "2"),
-    ("http", "1.1")}."""
-    found = set()
-    for m in _VERSIONED.finditer(text):
-        name, apart, number = m.group(1), m.group(3), m.group(4)
-        if _YEAR.fullmatch(number) or (apart and "." not in number and not name[0].isupper()):
-            continue
-        found.add((name.lower(), number))
-    return found
-
-
 def unknown_names(text: str, vocabulary: Vocabulary) -> float:
     """Share of the names a question types (a capital after its first word, or letters with digits:
     "CTO", "SWE-bench", "H100", "HTTP/3") that the documents never write: what they ask about is
@@ -198,15 +182,6 @@ def unknown_names(text: str, vocabulary: Vocabulary) -> float:
              and re.search(r"[A-Z\d]", w)]
     tokens = [found[0] for word in typed if (found := tokenize(word))]
     return sum(not vocabulary.known(t) for t in tokens) / len(tokens) if tokens else 0.0
-
-
-def other_version(asked: set[tuple[str, str]], said: set[tuple[str, str]]) -> bool:
-    """Whether a sentence names another version of a versioned name asked about and not that version
-    itself ("Step-1 variants: 8K and 32K" for Step-2, "HTTP/1.1 and HTTP/2" for HTTP/3, "ERNIE 4.0" for
-    ERNIE 5.0): a sibling's fact is not the answer. A variant of the version asked about ("Step-2-16k") is
-    that version."""
-    names = {name for name, _ in asked}
-    return not asked & said and any(name in names for name, _ in said)
 
 
 def _without(text: str, subject: frozenset[str]) -> str:
@@ -313,13 +288,13 @@ class EvidencePicker:
         unknown = 1.0 - self.share(question.tokens, {t for t in question.tokens if self.vocabulary.known(t)})
         unknown = max(unknown, question.untranslated)  # Chinese the search could not carry is unknown too
         asked = [unknown, float(question.volatile), float(not question.subject)]
-        unknown_name = unknown_names(question.text, self.vocabulary)
-        if not len(scores):
-            return np.array([0.0] * (len(QUESTION_FEATURES) - len(asked) - 2) + asked + [0.0, unknown_name])
-        col = {name: rows[:, i] for i, name in enumerate(SENTENCE_FEATURES)}
-        attribute = np.maximum(col["attribute_sentence"], col["attribute_section"])
-        joint = (col["subject_context"] * attribute).max()  # about the subject, naming the attribute
-        return np.array([scores[0], col["subject_context"][0], col["subject_context"].max(),
-                         col["attribute_sentence"][0], attribute.max(), joint, col["type_span"][0],
-                         col["dense"][0], col["attribute_dense"][0], col["attribute_dense"].max(), *asked,
-                         col["other_version"][0], unknown_name])
+        found, other = [0.0] * 10, 0.0
+        if len(scores):
+            col = {name: rows[:, i] for i, name in enumerate(SENTENCE_FEATURES)}
+            attribute = np.maximum(col["attribute_sentence"], col["attribute_section"])
+            joint = (col["subject_context"] * attribute).max()  # about the subject, naming the attribute
+            found = [scores[0], col["subject_context"][0], col["subject_context"].max(),
+                     col["attribute_sentence"][0], attribute.max(), joint, col["type_span"][0],
+                     col["dense"][0], col["attribute_dense"][0], col["attribute_dense"].max()]
+            other = col["other_version"][0]
+        return np.array([*found, *asked, other, unknown_names(question.text, self.vocabulary)])

@@ -1,6 +1,7 @@
 """Spans of the kind a question asks for (a date, an amount, a name) in a passage: whether a candidate holds
 one (a feature of `evidence`), and which one is the short answer (`extract`). One set of patterns for both,
-so a passage never counts as holding a date the answer then cannot show.
+so a passage never counts as holding a date the answer then cannot show. Also the versions a text names
+("Step-2", "ERNIE 4.5"), so a sentence about another version is told from one about the version asked.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
 """A capitalised name (Wang Xiaochuan, Hunyuan-Large): what a who/which answer holds, and a fact to check."""
 _PERSON = re.compile(r"\b[A-Z][a-z]+(?:[\s\-][A-Z][a-z]+)+\b")
 _YEAR = re.compile(r"(?:19|20)\d{2}")
+_VERSIONED = re.compile(r"\b([A-Za-z]+)(?:([-/]?)|( ))(\d+(?:\.\d+)*)(?![\d.]*\d)")
+"""A name with a version: "Step-2", "HTTP/3", "V6", "Qwen2.5", "ERNIE 4.5" (written apart, the number has a
+dot or the name a capital, so "in 3 years" is no version)."""
 _KIND = {"date": "date", "number": "number", "compare": "number", "person": "name", "place": "name",
          "other": "name"}
 """The kind of span each answer type looks for; a reason or a list has none (a clause is its answer)."""
@@ -81,3 +85,24 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     if not anchors:
         return found[0].group().strip()
     return min(found, key=lambda m: min(abs(m.start() - a) for a in anchors)).group().strip()
+
+
+def versions(text: str) -> set[tuple[str, str]]:
+    """The (name, version) pairs a text writes: "Step-2-16k and HTTP/1.1" is {("step", "2"),
+    ("http", "1.1")}."""
+    found = set()
+    for m in _VERSIONED.finditer(text):
+        name, apart, number = m.group(1), m.group(3), m.group(4)
+        if _YEAR.fullmatch(number) or (apart and "." not in number and not name[0].isupper()):
+            continue
+        found.add((name.lower(), number))
+    return found
+
+
+def other_version(asked: set[tuple[str, str]], said: set[tuple[str, str]]) -> bool:
+    """Whether a sentence names another version of a versioned name asked about and not that version
+    itself ("Step-1 variants: 8K and 32K" for Step-2, "HTTP/1.1 and HTTP/2" for HTTP/3, "ERNIE 4.0" for
+    ERNIE 5.0): a sibling's fact is not the answer. A variant of the version asked about ("Step-2-16k") is
+    that version."""
+    names = {name for name, _ in asked}
+    return not asked & said and any(name in names for name, _ in said)
