@@ -57,10 +57,12 @@ class Finder:
 
     def is_name(self, phrase: str) -> bool:
         """A phrase of the corpus's own names (for resolving what a follow-up refers to): every word one the
-        corpus nearly always capitalises ("Series" of "Series B" is not enough), not a number or a letter."""
+        corpus nearly always capitalises ("Series" of "Series B" is not enough), not a number or a letter.
+        A word typed in lower case must be seen twice: "the group" is not "Alibaba Group"."""
         vocabulary = self.vocabulary
         return len(phrase) > 1 and not phrase.replace(".", "").isdigit() and all(
-            vocabulary.known_word(w) and vocabulary.typed_name(w, 0.8) for w in phrase.split())
+            vocabulary.known_word(w) and vocabulary.is_name(w, 0.8, seen_at_least=2 if w.islower() else 1)
+            for w in phrase.split())
 
     def resolve(self, question: str, history: Sequence[tuple[str, str]] = ()) -> str:
         """The query for a question asked after `history` (earlier (question, answer) turns): follow-ups

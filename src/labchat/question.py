@@ -95,13 +95,6 @@ class Vocabulary:
             return (1.0 if any(ch.isdigit() for ch in word) else 0.0) >= share
         return seen >= seen_at_least and capitalised / seen >= share
 
-    def typed_name(self, word: str, share: float = 0.5) -> bool:
-        """`is_name` for a word as a user typed it: typed in lower case, it is a name only if the corpus
-        nearly always capitalises it and was seen doing so more than once ("deepseek", but not "chief
-        scientist" for "Chief Scientist", nor "group" for "Alibaba Group")."""
-        lower = word.islower()
-        return self.is_name(word, max(share, 0.8) if lower else share, seen_at_least=2 if lower else 1)
-
     def names(self, text: str) -> list[str]:
         """The words of `text` the corpus writes as names, in order."""
         return [w for w in RAW_WORD.findall(text) if self.known_word(w) and self.is_name(w)]
@@ -205,7 +198,10 @@ def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Que
         (name for name, pattern in _TYPE_PATTERNS if re.search(pattern, lower)), "other")
     tokens = set(tokenize(text))
     words = [*RAW_WORD.findall(text), *_CJK.findall(text)]
-    subject = frozenset(t for word in words if vocabulary.typed_name(word) for t in tokenize(word)) & tokens
+    # a word typed in lower case is a name only if the corpus nearly always capitalises it ("deepseek"),
+    # not if it is sometimes a plain word there ("chief scientist" for "Chief Scientist")
+    subject = frozenset(t for word in words if vocabulary.is_name(word, 0.8 if word.islower() else 0.5)
+                        for t in tokenize(word)) & tokens
     volatile = bool(VOLATILE.intersection(re.findall(r"[a-z\-]+", lower)) or _RELATIVE_TIME.search(lower))
     place = _ORDINAL.search(lower)
     ordinal = ORDINALS.index(place.group(1)) + 1 if place else 0
