@@ -195,11 +195,16 @@ def _repeated(label: str) -> str:
     return label if len(label) <= MAX_LEAD or LIST_MARKER.match(label) else lead(label)
 
 
+def hard_break(line: str) -> bool:
+    """Whether a line ends in a markdown hard break (two spaces or a backslash, as in a list of links, one
+    per line): the next line is its own, not more of the same sentence."""
+    return line.endswith(("  ", "\\"))
+
+
 def _is_prose(lines: list[str]) -> bool:
-    """A hard-wrapped paragraph: no list item, table row or code among its lines, nor a markdown hard break
-    (a line ending in two spaces or a backslash, as in a list of links), so they join as one."""
-    broken = any(line.endswith(("  ", "\\")) for line in lines[:-1])
-    return not broken and not any(_is_row(line) or LIST_MARKER.match(line)
+    """A hard-wrapped paragraph: no list item, table row or code among its lines, nor a hard break, so they
+    join as one."""
+    return not any(map(hard_break, lines[:-1])) and not any(_is_row(line) or LIST_MARKER.match(line)
                                   or line.lstrip().startswith(("```", "    ")) for line in lines)
 
 

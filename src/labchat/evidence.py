@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labchat.chunking import LIST_MARKER, MAX_LEAD, Chunk, lead
+from labchat.chunking import LIST_MARKER, MAX_LEAD, Chunk, hard_break, lead
 from labchat.embed import Embedder
 from labchat.fitted import FittedModels
 from labchat.question import Question, Vocabulary
@@ -206,9 +206,7 @@ def _logical_lines(text: str) -> list[tuple[str, bool]]:
             continue
         if stripped:
             lines.append((raw, code))
-        # a line ending in two spaces or a backslash is a hard break in markdown: the next line is its own
-        joinable = (bool(stripped) and not code and not stripped.startswith(("|", "#"))
-                    and not raw.endswith(("  ", "\\")))
+        joinable = bool(stripped) and not code and not stripped.startswith(("|", "#")) and not hard_break(raw)
     return lines
 
 
@@ -284,17 +282,25 @@ class EvidencePicker:
         return Evidence(question, passages, answerable, features, short or None)
 
     def question_features(self, question: Question, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """QUESTION_FEATURES from the kept candidates (best first)."""
+        """QUESTION_FEATURES from the kept candidates (best first), each named once, in the tuple's order."""
         unknown = 1.0 - self.share(question.tokens, {t for t in question.tokens if self.vocabulary.known(t)})
         unknown = max(unknown, question.untranslated)  # Chinese the search could not carry is unknown too
-        asked = [unknown, float(question.volatile), float(not question.subject)]
-        found, other = [0.0] * 10, 0.0
+        values = {"unknown": unknown, "volatile": float(question.volatile),
+                  "no_subject": float(not question.subject),
+                  "unknown_name": unknown_names(question.text, self.vocabulary)}
         if len(scores):
             col = {name: rows[:, i] for i, name in enumerate(SENTENCE_FEATURES)}
             attribute = np.maximum(col["attribute_sentence"], col["attribute_section"])
-            joint = (col["subject_context"] * attribute).max()  # about the subject, naming the attribute
-            found = [scores[0], col["subject_context"][0], col["subject_context"].max(),
-                     col["attribute_sentence"][0], attribute.max(), joint, col["type_span"][0],
-                     col["dense"][0], col["attribute_dense"][0], col["attribute_dense"].max()]
-            other = col["other_version"][0]
-        return np.array([*found, *asked, other, unknown_names(question.text, self.vocabulary)])
+            # "joint": a candidate about the subject that states the attribute
+            values |= {
+                "best": scores[0], "subject_best": col["subject_context"][0],
+                "subject_max": col["subject_context"].max(), "attribute_best": col["attribute_sentence"][0],
+                "attribute_max": attribute.max(),
+                "joint": (col["subject_context"] * attribute).max(),
+                "type_best": col["type_span"][0], "dense_best": col["dense"][0],
+                "attribute_dense_best": col["attribute_dense"][0],
+                "attribute_dense_max": col["attribute_dense"].max(),
+                "other_version_best": col["other_version"][0]}
+        else:  # no candidate: nothing found
+            values |= {name: 0.0 for name in QUESTION_FEATURES if name not in values}
+        return np.array([values[name] for name in QUESTION_FEATURES])
