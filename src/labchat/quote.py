@@ -12,7 +12,9 @@ LEAD = "From the documents:"
 
 def quote(passage: Passage, limit: int) -> str:
     """The passage's words in quotes, at most `limit` characters, cut at a word boundary; a table row as
-    "Column: cell; ..." (its empty cells left out), which reads shorter than the header and the row."""
+    "Column: cell; ..." (its empty cells left out), which reads shorter than the header and the row. Only
+    cells with nothing in them are left out: "TBD" or "unknown" state no value (`evidence.stated` drops them),
+    but they still tell the reader something."""
     marker = LIST_MARKER.match(passage.text)
     text = passage.text[marker.end():] if marker else passage.text
     if cells := row_cells(text):
