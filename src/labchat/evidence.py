@@ -46,6 +46,8 @@ QUESTION_FEATURES = (
     "best", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
     "dense_best", "attribute_dense_best", "attribute_dense_max", "unknown", "volatile", "no_subject",
     "other_version_best", "unknown_name")
+TYPED = frozenset({"date", "number", "person"})
+"""Answer types whose answer is a span `spans` finds reliably: the best passage must hold one."""
 
 
 @dataclass(frozen=True)
@@ -276,7 +278,11 @@ class EvidencePicker:
         # passage that does not name the question's subject, in itself or its section, does not answer it
         # ("Who founded Anthropic?" is not answered by another lab's founders)
         about = passages and (not question.subject or features[QUESTION_FEATURES.index("subject_best")] > 0)
-        answerable = float(self.models.answerable(features[None, :])[0]) if about and question.tokens else 0.0
+        # a question that asks for a date, an amount or a person is not answered by a passage without one
+        # ("Who designed the logo?" by a sentence about the logo): issue 11.2's "a span of the right type"
+        typed = question.answer_type not in TYPED or features[QUESTION_FEATURES.index("type_best")] > 0
+        answerable = (float(self.models.answerable(features[None, :])[0])
+                      if about and typed and question.tokens else 0.0)
         short = passages and short_answer(question.answer_type, question.text, question.attribute,
                                           passages[0].text, self.vocabulary.is_name)
         return Evidence(question, passages, answerable, features, short or None)
