@@ -126,6 +126,15 @@ def test_a_name_the_documents_never_write_is_unknown_but_a_plain_word_is_not_cou
     assert unknown_names("Who is the chef of Hexapod?", vocabulary) == 0
 
 
+def test_an_identifier_counts_as_unknown_unless_the_retrieved_text_writes_it_whole(
+        vocabulary: Vocabulary) -> None:
+    """"max_redirects" is unknown to chunks that say "max" and "redirects" apart, known where written."""
+    asked = "What is the default of max_redirects in client.Limits?"
+    written = "the client follows redirects up to a max count. client.limits(...)"
+    assert unknown_names(asked, vocabulary, written) == pytest.approx(1 / 2)
+    assert unknown_names(asked, vocabulary, written + " max_redirects=20") == 0
+
+
 def test_an_amount_in_words_is_an_amount_at_the_start_of_a_line_too() -> None:
     assert has_span("Major Growth: Hundreds of millions users", "number", "How many users?")
     assert not has_span("Major Growth: many users", "number", "How many users?")

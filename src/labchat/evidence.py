@@ -36,6 +36,8 @@ _POINTS_BACK = re.compile(r"(?:These|Those|They|This|It|Both|Such)\b(?!\s+(?:is|
 """A sentence that opens by pointing back to the one before (but not one that defines: "This is the ...")."""
 _WORD = re.compile(r"[\w\-.]+")
 _TYPED = re.compile(r"[A-Za-z0-9]+(?:[./\-][A-Za-z0-9]+)*")
+_IDENTIFIER = re.compile(r"\b[A-Za-z]\w+(?:\.[A-Za-z_]\w+)+|\b\w+_\w+")
+"""A name from code: words joined by underscores or dots between letters."""
 _NUMBERED = re.compile(r"\s*(\d+)")
 
 SENTENCE_FEATURES = (
@@ -176,14 +178,18 @@ def stated(text: str) -> str:
     return " ".join(f"{n} {c}" for n, c in cells if c.strip().lower() not in _EMPTY_CELLS)
 
 
-def unknown_names(text: str, vocabulary: Vocabulary) -> float:
+def unknown_names(text: str, vocabulary: Vocabulary, written: str = "") -> float:
     """Share of the names a question types (a capital after its first word, or letters with digits:
     "CTO", "SWE-bench", "H100", "HTTP/3") that the documents never write: what they ask about is
-    elsewhere. Plain words are left out, which the documents may well say otherwise."""
+    elsewhere. Plain words are left out, which the documents may well say otherwise. An identifier
+    ("max_redirects", "httpx.Limits") is looked for whole in `written`, the retrieved chunks' text: its
+    parts are plain words the documents do write ("max", "redirects")."""
     typed = [w for m in _TYPED.finditer(text) if m.start() > 0 and re.search(r"[A-Za-z]", w := m.group())
              and re.search(r"[A-Z\d]", w)]
-    tokens = [found[0] for word in typed if (found := tokenize(word))]
-    return sum(not vocabulary.known(t) for t in tokens) / len(tokens) if tokens else 0.0
+    tokens = [found[0] for word in typed if (found := tokenize(word)) and not _IDENTIFIER.fullmatch(word)]
+    identifiers = [m.group().lower() for m in _IDENTIFIER.finditer(text)]
+    unknown = sum(not vocabulary.known(t) for t in tokens) + sum(i not in written for i in identifiers)
+    return unknown / (len(tokens) + len(identifiers)) if tokens or identifiers else 0.0
 
 
 def _without(text: str, subject: frozenset[str]) -> str:
@@ -273,7 +279,8 @@ class EvidencePicker:
             used += len(text)
             if len(passages) == limit:
                 break
-        features = self.question_features(question, rows[kept], scores[kept])
+        written = " ".join(hit.chunk.text for hit in hits).lower()
+        features = self.question_features(question, rows[kept], scores[kept], written)
         # a question with no word to search for (emoji only) is about nothing the documents say; and a
         # passage that does not name the question's subject, in itself or its section, does not answer it
         # ("Who founded Anthropic?" is not answered by another lab's founders)
@@ -287,13 +294,15 @@ class EvidencePicker:
                                           passages[0].text, self.vocabulary.is_name)
         return Evidence(question, passages, answerable, features, short or None)
 
-    def question_features(self, question: Question, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """QUESTION_FEATURES from the kept candidates (best first), each named once, in the tuple's order."""
+    def question_features(self, question: Question, rows: np.ndarray, scores: np.ndarray,
+                          written: str) -> np.ndarray:
+        """QUESTION_FEATURES from the kept candidates (best first), each named once, in the tuple's order;
+        `written` is the retrieved chunks' text, lower-cased."""
         unknown = 1.0 - self.share(question.tokens, {t for t in question.tokens if self.vocabulary.known(t)})
         unknown = max(unknown, question.untranslated)  # Chinese the search could not carry is unknown too
         values = {"unknown": unknown, "volatile": float(question.volatile),
                   "no_subject": float(not question.subject),
-                  "unknown_name": unknown_names(question.text, self.vocabulary)}
+                  "unknown_name": unknown_names(question.text, self.vocabulary, written)}
         if len(scores):
             col = {name: rows[:, i] for i, name in enumerate(SENTENCE_FEATURES)}
             attribute = np.maximum(col["attribute_sentence"], col["attribute_section"])
