@@ -269,7 +269,15 @@ class EvidencePicker:
         passages: list[Passage] = []
         kept: list[int] = []
         used = 0
-        for i in np.argsort(-scores, kind="stable"):
+        order = np.argsort(-scores, kind="stable")
+        if question.answer_type in TYPED and len(order):
+            # the answer to "how many" is the best sentence that holds an amount, ahead of better-scored ones
+            # that hold none ("Access to user feedback" for "How many users?"); they stay as context
+            spans = rows[order, SENTENCE_FEATURES.index("type_span")] > 0
+            if spans.any():
+                first = int(np.argmax(spans))
+                order = np.r_[order[first], np.delete(order, first)]
+        for i in order:
             hit, text = pairs[i]
             if used + len(text) > max_chars or any(p.text == text for p in passages):
                 continue
