@@ -51,6 +51,9 @@ VOLATILE = frozenset(
 """Words asking for what changes after any document was written: documents cannot hold today's price."""
 _RELATIVE_TIME = re.compile(r"\b(?:last|this|past|coming)\s+(?:year|quarter|month|week)\b|\bso far\b")
 """Time counted from the day of asking ("its revenue last year"): no document knows when that is."""
+_ASIDE = re.compile(r"^\s*(?:besides|apart from|aside from|other than|except(?: for)?|in addition to)"
+                    r"\s+([^,]+),", re.IGNORECASE)
+""""Besides frontier benchmarks, on which ...": what the asker already knows, so not the answer."""
 
 
 class Vocabulary:
@@ -162,6 +165,8 @@ class Question:
     """The place in a list the question asks for ("the fourth likely scenario": 4), or 0."""
     untranslated: float = 0.0
     """Share of a Chinese question the English search could not carry (see `translate.untranslated`)."""
+    aside: frozenset[str] = frozenset()
+    """Tokens of what the question sets aside ("Besides X, ..."): a sentence saying X is not the answer."""
 
     @property
     def tokens(self) -> frozenset[str]:
@@ -205,4 +210,10 @@ def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Que
     volatile = bool(VOLATILE.intersection(re.findall(r"[a-z\-]+", lower)) or _RELATIVE_TIME.search(lower))
     place = _ORDINAL.search(lower)
     ordinal = ORDINALS.index(place.group(1)) + 1 if place else 0
-    return Question(text, answer_type, subject, frozenset(tokens - subject), volatile, ordinal, untranslated)
+    aside = _ASIDE.match(text)
+    # words only in the aside say what is not asked: they are no attribute to look for. Names set aside
+    # ("Apart from Baidu and Tencent, which companies ...") are not: a list that holds them holds the rest
+    asked = set(tokenize(text[aside.end():])) if aside else tokens
+    set_aside = frozenset(tokens - asked - subject)
+    return Question(text, answer_type, subject, frozenset(tokens - subject - set_aside), volatile, ordinal,
+                    untranslated, set_aside)
