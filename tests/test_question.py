@@ -51,6 +51,15 @@ def test_names_are_what_the_corpus_capitalises_in_running_text(vocabulary: Vocab
     assert "hold" in question.attribute and "licenc" in question.attribute
 
 
+def test_what_a_question_sets_aside_is_no_attribute_but_names_set_aside_stay_its_subject(
+        vocabulary: Vocabulary) -> None:
+    """"Besides academic spinoffs, ..." already knows the spinoff: it is marked, not looked for."""
+    question = analyse("Besides academic spinoffs, what did Hexapod AI begin as?", vocabulary)
+    assert question.aside == {"academ", "spinoff"} and not question.aside & question.attribute
+    question = analyse("Apart from Hexapod, which labs raised money?", vocabulary)
+    assert not question.aside and "hexapod" in question.subject
+
+
 def test_a_two_part_question_is_split_and_a_comparison_has_two_sides() -> None:
     assert parts("Who founded Hexapod AI, and how much did it raise?") == [
         "Who founded Hexapod AI", "how much did it raise?"]

@@ -214,6 +214,6 @@ def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Que
     # words only in the aside say what is not asked: they are no attribute to look for. Names set aside
     # ("Apart from Baidu and Tencent, which companies ...") are not: a list that holds them holds the rest
     asked = set(tokenize(text[aside.end():])) if aside else tokens
-    set_aside = frozenset(tokens - asked - subject)
-    return Question(text, answer_type, subject, frozenset(tokens - subject - set_aside), volatile, ordinal,
+    set_aside = frozenset(set(tokenize(aside.group(1))) - asked - subject) if aside else frozenset()
+    return Question(text, answer_type, subject, frozenset(tokens & asked - subject), volatile, ordinal,
                     untranslated, set_aside)
