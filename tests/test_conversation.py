@@ -14,7 +14,8 @@ NAMES = set("Baichuan Wang Xiaochuan Kai-Fu Lee Zhipu Baidu ERNIE Step-1 Step-2 
             "Tencent Yi 34B dots.llm1 Qwen DeepSeek Rednote Efficient Operators VL Max".split())
 ABSTAIN = "The documents do not cover this."
 KINDS = [{"logic", "creativity", "maths"}, {"tech giants", "well-funded startups", "efficient operators"},
-         {"first", "fourth", "fifth"}, {"social data", "gaming business", "cloud"}]
+         {"first", "fourth", "fifth"}, {"social data", "gaming business", "cloud"},
+         {"those datasets", "What does Baichuan's training data focus on?"}]
 
 
 def closest(phrase: str, candidates: list[str]) -> int:
@@ -46,8 +47,9 @@ def test_a_pronoun_takes_the_names_of_the_latest_turn_that_had_any() -> None:
     assert resolve("What is its executive's name?", first, second).endswith("Baidu ERNIE")
 
 
-def test_a_thing_pointed_at_by_a_noun_of_its_own_takes_the_last_question() -> None:
-    """"that work" is what the last question asked about, which its names alone do not say."""
+def test_a_thing_pointed_at_by_a_noun_of_its_own_takes_the_question_that_spoke_of_it() -> None:
+    """"that work" is what the last question asked about, which its names alone do not say; "those
+    datasets" what an earlier one did, the closest in meaning."""
     first = ("Which of Baidu's research labs develop ERNIE?", "The AI and Deep Learning Research Labs [1].")
     assert resolve("Who leads that work?", first) == \
         "Who leads that work? Which of Baidu's research labs develop ERNIE? Baidu ERNIE"
@@ -57,6 +59,10 @@ def test_a_thing_pointed_at_by_a_noun_of_its_own_takes_the_last_question() -> No
     piece = ("Which outlet reported that Tencent bets on WeChat?", "[Tencent bets on WeChat](https://cnbc.com)")
     assert resolve("In which year was that piece published?", piece) == \
         f"In which year was that piece published? {piece[0]} Tencent"
+    data = ("What does Baichuan's training data focus on?", "Chinese cultural context [1]")
+    status = ("What status did it reach within a year?", "AI Tiger status [1]")
+    assert resolve("who curates those datasets", data, status) == \
+        f"who curates those datasets? {data[0]} Baichuan"
 
 
 def test_an_answer_gives_the_subject_when_its_question_named_nothing() -> None:

@@ -38,6 +38,7 @@ def vocabulary() -> Vocabulary:
     ("Why did Hexapod AI raise money?", "reason"),
     ("Which was released first, Beetle-2 or Zeta-7?", "compare"),
     ("What does Beetle-2 do?", "other"),
+    ("What is that lab's name? Who founded Hexapod AI?", "other"),  # a follow-up's query: the first asks
 ])
 def test_the_answer_type_comes_from_how_the_question_asks(question: str, answer_type: str,
                                                           vocabulary: Vocabulary) -> None:

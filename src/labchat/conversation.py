@@ -90,7 +90,8 @@ def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Ca
     """
     thread = _Thread(is_name, closest)
     for asked, answer in history:
-        thread.previous, thread.asked = thread.resolve(asked), asked
+        thread.previous = thread.resolve(asked)
+        thread.asked.append(asked)
         said = "" if abstained(answer) else _CITATION.sub(" ", answer)
         named, answered = _names(thread.previous, is_name), _names(said, is_name)
         # "Which one in the series is light?" "SenseNova V6 Omni": "it" is now Omni, "the series" still V6
@@ -113,8 +114,8 @@ class _Thread:
     """The latest list an answer gave."""
     previous: str = ""
     """The latest question, as resolved."""
-    asked: str = ""
-    """The latest question, as asked."""
+    asked: list[str] = field(default_factory=list)
+    """The questions so far, as asked."""
     specific: list[str] = field(default_factory=list)
     """The name the latest answer gave to a which/who question, when it makes the subject more specific."""
     slot: str = ""
@@ -139,7 +140,7 @@ class _Thread:
         names = names or [m.group() for m in _CAPITALISED.finditer(question.strip()) if m.start() > 0]
         short = len(_TOKEN.findall(question)) <= _SHORT
         if short and not names and previous and not _PRONOUN.search(question):
-            return f"{question} {previous}"  # a fragment ("Over what time span?") asks of the last question
+            return f"{_asked(question)} {previous}"  # a fragment ("Over what span?") asks of the last one
         refers = short or any(p.search(question) for p in (_PRONOUN, _ELLIPSIS, _DEFINITE))
         if names or not self.subject or not refers:
             return question
@@ -147,8 +148,11 @@ class _Thread:
         stand_in = _STAND_IN.search(question)
         if stand_in:
             return f"{question[:stand_in.start()]}{subject}{question[stand_in.end():]}"
-        if self.asked and _THAT_THING.search(question):  # the last question as asked, so queries do not grow
-            return f"{question} {self.asked} {subject}"
+        if self.asked and (thing := _THAT_THING.search(question)):
+            # the question as asked that talked of the thing ("those datasets": the one about training
+            # data, not the last), so queries do not grow
+            earlier = self.asked[self.closest(thing.group(), self.asked)]
+            return f"{_asked(question)} {earlier} {subject}"
         return f"{question} {subject}"
 
     def _replace(self, question: str, slot: str) -> str | None:
@@ -180,6 +184,13 @@ class _Thread:
             start = owner.start()  # "its gaming business" for "WeChat's social data": its is not WeChat's
         self.slot = new
         return f"{previous[:start]}{new}{previous[end:]}"
+
+
+def _asked(question: str) -> str:
+    """The question ended by a question mark, so what is added after it is not read as what it asks
+    (`question.analyse` takes the kind of answer from the first question)."""
+    question = question.rstrip()
+    return question if question.endswith(("?", "\uff1f")) else f"{question}?"
 
 
 def _names(text: str, is_name: Callable[[str], bool]) -> list[str]:

@@ -199,8 +199,11 @@ def options(question: str) -> list[str]:
 
 def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Question:
     lower = text.lower()
-    answer_type = "compare" if options(text) else next(
-        (name for name, pattern in _TYPE_PATTERNS if re.search(pattern, lower)), "other")
+    # what is asked is the first question: a follow-up's query adds the turn it refers to after it
+    # ("What is that executive's name? Who leads that work?" asks for a name, not a person)
+    first = re.split(r"(?<=[?\uff1f])\s+", text, maxsplit=1)[0]
+    answer_type = "compare" if options(first) else next(
+        (name for name, pattern in _TYPE_PATTERNS if re.search(pattern, first.lower())), "other")
     tokens = set(tokenize(text))
     words = [*RAW_WORD.findall(text), *_CJK.findall(text)]
     # a word typed in lower case is a name only if the corpus nearly always capitalises it ("deepseek"),
