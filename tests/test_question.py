@@ -132,17 +132,20 @@ def test_a_name_the_documents_never_write_is_unknown_but_a_plain_word_is_not_cou
         vocabulary: Vocabulary) -> None:
     """"Who is the CTO of Hexapod AI?" types one name the notes lack of three; "chef" is no name."""
     assert unknown_names("Who is the CTO of Hexapod AI?", vocabulary) == pytest.approx(1 / 3)
-    assert unknown_names("What context length does Beetle-2 handle?", vocabulary) == 0
+    assert unknown_names("What context length does Beetle-2 handle?", vocabulary, CHUNKS[2].text) == 0
     assert unknown_names("Who is the chef of Hexapod?", vocabulary) == 0
 
 
-def test_an_identifier_counts_as_unknown_unless_the_retrieved_text_writes_it_whole(
+def test_an_identifier_or_version_counts_as_unknown_unless_the_retrieved_text_writes_it(
         vocabulary: Vocabulary) -> None:
     """"max_redirects" is unknown to chunks that say "max" and "redirects" apart, known where written."""
     asked = "What is the default of max_redirects in client.Limits?"
     written = "the client follows redirects up to a max count. client.limits(...)"
     assert unknown_names(asked, vocabulary, written) == pytest.approx(1 / 2)
     assert unknown_names(asked, vocabulary, written + " max_redirects=20") == 0
+    # a version asked about is unknown unless the retrieved text writes it, however spaced
+    assert unknown_names("What changed in Beetle 3.0?", vocabulary, "Its Beetle-2 handles 128K.") == 1
+    assert unknown_names("What changed in Beetle 3.0?", vocabulary, "Beetle-3.0 shipped in 2032.") == 0
 
 
 def test_an_amount_in_words_is_an_amount_at_the_start_of_a_line_too() -> None:

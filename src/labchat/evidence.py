@@ -21,7 +21,7 @@ from labchat.embed import Embedder
 from labchat.fitted import FittedModels
 from labchat.question import Question, Vocabulary
 from labchat.retrieve import Hit, tokenize
-from labchat.spans import has_span, other_version, short_answer, versions
+from labchat.spans import has_span, other_version, short_answer, version_matches, versions
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;\u3002\uff01\uff1f])\s+(?=[A-Z0-9*\"\u3400-\u9fff])")
 _MARKUP = re.compile(r"\*\*|__|`")
@@ -180,16 +180,20 @@ def stated(text: str) -> str:
 
 def unknown_names(text: str, vocabulary: Vocabulary, written: str = "") -> float:
     """Share of the names a question types (a capital after its first word, or letters with digits:
-    "CTO", "SWE-bench", "H100", "HTTP/3") that the documents never write: what they ask about is
-    elsewhere. Plain words are left out, which the documents may well say otherwise. An identifier
-    ("max_redirects", "httpx.Limits") is looked for whole in `written`, the retrieved chunks' text: its
-    parts are plain words the documents do write ("max", "redirects")."""
+    "CTO", "SWE-bench", "H100") that the documents never write: what they ask about is elsewhere. Plain
+    words are left out, which the documents may well say otherwise. An identifier ("max_redirects",
+    "httpx.Limits") and a version ("httpx 2.0", "Step-2") are looked for in `written`, the retrieved
+    chunks' text: their parts are words the documents do write ("max", "redirects"; "httpx", "2.0")."""
+    versioned = [range(*m.span()) for m in version_matches(text)]
     typed = [w for m in _TYPED.finditer(text) if m.start() > 0 and re.search(r"[A-Za-z]", w := m.group())
-             and re.search(r"[A-Z\d]", w)]
+             and re.search(r"[A-Z\d]", w) and not any(m.start() in span for span in versioned)]
     tokens = [found[0] for word in typed if (found := tokenize(word)) and not _IDENTIFIER.fullmatch(word)]
     identifiers = [m.group().lower() for m in _IDENTIFIER.finditer(text)]
-    unknown = sum(not vocabulary.known(t) for t in tokens) + sum(i not in written for i in identifiers)
-    return unknown / (len(tokens) + len(identifiers)) if tokens or identifiers else 0.0
+    asked, lower = versions(text), written.lower()
+    unknown = (sum(not vocabulary.known(t) for t in tokens) + sum(i not in lower for i in identifiers)
+               + len(asked - versions(written)))
+    total = len(tokens) + len(identifiers) + len(asked)
+    return unknown / total if total else 0.0
 
 
 def _without(text: str, subject: frozenset[str]) -> str:
@@ -288,15 +292,17 @@ class EvidencePicker:
             used += len(text)
             if len(passages) == limit:
                 break
-        written = " ".join(hit.chunk.text for hit in hits).lower()
+        written = " ".join(hit.chunk.text for hit in hits)
         features = self.question_features(question, rows[kept], scores[kept], written)
         # a question with no word to search for (emoji only) is about nothing the documents say; and a
         # passage that does not name the question's subject, in itself or its section, does not answer it
-        # ("Who founded Anthropic?" is not answered by another lab's founders)
-        about = passages and (not question.subject or features[QUESTION_FEATURES.index("subject_best")] > 0)
+        # ("Who founded Anthropic?" is not answered by another lab's founders); nor is a question whose every
+        # name the documents never write ("the default of max_redirects", "the httpx 2.0 release")
+        value = dict(zip(QUESTION_FEATURES, features, strict=True))
+        about = passages and (not question.subject or value["subject_best"] > 0) and value["unknown_name"] < 1
         # a question that asks for a date, an amount or a person is not answered by a passage without one
         # ("Who designed the logo?" by a sentence about the logo): issue 11.2's "a span of the right type"
-        typed = question.answer_type not in TYPED or features[QUESTION_FEATURES.index("type_best")] > 0
+        typed = question.answer_type not in TYPED or value["type_best"] > 0
         answerable = (float(self.models.answerable(features[None, :])[0])
                       if about and typed and question.tokens else 0.0)
         short = passages and short_answer(question.answer_type, question.text, question.attribute,
@@ -306,7 +312,7 @@ class EvidencePicker:
     def question_features(self, question: Question, rows: np.ndarray, scores: np.ndarray,
                           written: str) -> np.ndarray:
         """QUESTION_FEATURES from the kept candidates (best first), each named once, in the tuple's order;
-        `written` is the retrieved chunks' text, lower-cased."""
+        `written` is the retrieved chunks' text."""
         unknown = 1.0 - self.share(question.tokens, {t for t in question.tokens if self.vocabulary.known(t)})
         unknown = max(unknown, question.untranslated)  # Chinese the search could not carry is unknown too
         values = {"unknown": unknown, "volatile": float(question.volatile),

@@ -90,13 +90,14 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
 def versions(text: str) -> set[tuple[str, str]]:
     """The (name, version) pairs a text writes: "Step-2-16k and HTTP/1.1" is {("step", "2"),
     ("http", "1.1")}."""
-    found = set()
-    for m in _VERSIONED.finditer(text):
-        name, apart, number = m.group(1), m.group(3), m.group(4)
-        if _YEAR.fullmatch(number) or (apart and "." not in number and not name[0].isupper()):
-            continue
-        found.add((name.lower(), number))
-    return found
+    return {(m.group(1).lower(), m.group(4)) for m in version_matches(text)}
+
+
+def version_matches(text: str) -> list[re.Match[str]]:
+    """Where a text writes a name with a version (see `versions`)."""
+    return [m for m in _VERSIONED.finditer(text)
+            if not (_YEAR.fullmatch(m.group(4)) or (m.group(3) and "." not in m.group(4)
+                                                     and not m.group(1)[0].isupper()))]
 
 
 def other_version(asked: set[tuple[str, str]], said: set[tuple[str, str]]) -> bool:
