@@ -61,7 +61,7 @@ SIGNS = {
     # more of the question in a sentence never makes it a worse answer
     "retrieval": 1, "dense": 1, "subject_sentence": 1, "subject_context": 1, "subject_chunk": 1,
     "attribute_sentence": 1, "attribute_section": 1, "type_span": 1, "attribute_dense": 1, "dense_gap": 1,
-    "list_place": 1,
+    "list_place": 1, "both": 1,
     # ... nor a question whose best evidence is closer to it less answerable
     "best": 1, "margin": 1, "subject_best": 1, "subject_max": 1, "attribute_best": 1, "attribute_max": 1,
     "joint": 1, "type_best": 1, "dense_best": 1, "attribute_dense_best": 1, "attribute_dense_max": 1,

@@ -43,7 +43,7 @@ _NUMBERED = re.compile(r"\s*(\d+)")
 SENTENCE_FEATURES = (
     "retrieval", "dense", "subject_sentence", "subject_context", "subject_chunk",
     "attribute_sentence", "attribute_section", "type_span", "new_fact", "table_row", "label", "length",
-    "no_subject", "attribute_dense", "dense_gap", "list_place", "other_version", "aside")
+    "no_subject", "attribute_dense", "dense_gap", "list_place", "other_version", "aside", "both")
 QUESTION_FEATURES = (
     "best", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
     "dense_best", "attribute_dense_best", "attribute_dense_max", "unknown", "volatile", "no_subject",
@@ -265,7 +265,9 @@ class EvidencePicker:
                 float(not question.subject), float(attribute), float(cosine - dense.max()),
                 float(question.ordinal > 0 and place == question.ordinal),  # "the fourth scenario"
                 float(other_version(asked_versions, versions(text))),
-                self.share(question.aside, words) if question.aside else 0.0])
+                self.share(question.aside, words) if question.aside else 0.0,
+                # about the subject and saying what is asked, at once: what a linear ranker cannot add up
+                self.share(question.subject, words | section) * self.share(question.attribute, words)])
         return pairs, np.array(rows, dtype=np.float64)
 
     def pick(self, question: Question, hits: list[Hit], limit: int, max_chars: int) -> Evidence:
