@@ -10,7 +10,7 @@ from labchat.chunking import Chunk
 from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, sentences, unknown_names
 from labchat.fitted import FittedModels
 from labchat.question import Vocabulary, analyse, options, parts
-from labchat.spans import has_span, other_version, versions
+from labchat.spans import has_span, other_version, short_answer, versions
 
 CHUNKS = [
     Chunk("notes.md", "Hexapod AI > Funding", "Hexapod AI raised $40M in its Series A round in March 2031."),
@@ -148,8 +148,11 @@ def test_an_identifier_or_version_counts_as_unknown_unless_the_retrieved_text_wr
     assert unknown_names("What changed in Beetle 3.0?", vocabulary, "Beetle-3.0 shipped in 2032.") == 0
 
 
-def test_an_amount_in_words_is_an_amount_at_the_start_of_a_line_too() -> None:
-    assert has_span("Major Growth: Hundreds of millions users", "number", "How many users?")
+def test_an_amount_in_words_is_an_amount_at_the_start_of_a_line_too_and_whole() -> None:
+    said = "Major Growth: Hundreds of millions users"
+    assert has_span(said, "number", "How many users?")
+    assert short_answer("number", "How many users?", frozenset({"user"}), said, str.istitle) == \
+        "Hundreds of millions"
     assert not has_span("Major Growth: many users", "number", "How many users?")
 
 

@@ -16,8 +16,9 @@ DATE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\
 _QUARTER = re.compile(r"\bQ[1-4]\b")
 NUMBER = re.compile(r"(?:[$\u00a5\u20ac\u00a3]\s?)?(?<![\w.\-])\d+(?:[.,]\d+)*"
                     r"(?:\s?(?:[%+]|[KMBT]\b|[kmbt]n\b|TB|GB|(?:thousand|million|billion|trillion)\b))?\+?"
-                    r"|\b(?i:(?:several\s+)?(?:hundreds?|thousands?|millions?|billions?|trillions?))\b")
-"""An amount: not the digits of a name (Baichuan4, Step-2)."""
+                    r"|\b(?i:(?:several\s+)?(?:hundreds?|thousands?|millions?|billions?|trillions?)"
+                    r"(?:\s+of\s+(?:thousands|millions|billions))?)\b")
+"""An amount: not the digits of a name (Baichuan4, Step-2); in words, whole ("hundreds of millions")."""
 NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
 """A capitalised name (Wang Xiaochuan, Hunyuan-Large): what a who/which answer holds, and a fact to check."""
 _PERSON = re.compile(r"\b[A-Z][a-z]+(?:[\s\-][A-Z][a-z]+)+\b")
