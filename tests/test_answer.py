@@ -124,6 +124,27 @@ def test_answerable_question_is_answered_from_a_cited_passage(item: dict, pipeli
     _facts_backed(answer)
 
 
+def test_an_amount_is_answered_by_the_sentence_that_holds_one(pipeline: Pipeline) -> None:
+    """"How many users?" is answered by the amount, ahead of a better-worded sentence with none ("user
+    feedback")."""
+    answer = _run(pipeline, "How many users does Xiaohongshu have?").answer
+    assert answer.text.startswith("**Hundreds of millions**"), _shown(answer)
+    assert "Hundreds of millions users" in answer.passages[answer.cited[0] - 1].text, _shown(answer)
+
+
+def test_a_question_for_an_amount_no_passage_holds_is_refused(tmp_path: Path, pipeline: Pipeline) -> None:
+    """The documents say when the lab was founded and what it builds, but no amount: "how many" is refused
+    (a year is no amount), while "when" is answered."""
+    corpus = tmp_path / "zeta-corpus"
+    corpus.mkdir()
+    (corpus / "zeta.md").write_text("# The Zeta lab\n\nThe Zeta lab was founded by Ada Quill in 2031. "
+                                    "Its engineers build walking robots.\n", encoding="utf-8")
+    zeta = Pipeline(Settings(corpus_dir=corpus, index_dir=tmp_path / "zeta-index"), generator=None,
+                    embedder=pipeline.embedder)
+    assert "2031" in _run(zeta, "When was the Zeta lab founded?").answer.text
+    assert _run(zeta, "How many engineers does the Zeta lab employ?").answer.abstained
+
+
 def test_a_list_answer_gathers_the_items_each_cited(pipeline: Pipeline) -> None:
     """The four assets are four lines under one sentence: each is quoted and cited from its own passage."""
     answer = _run(pipeline, "List the unique assets Tencent possessed for LLM development").answer

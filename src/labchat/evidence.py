@@ -48,7 +48,7 @@ QUESTION_FEATURES = (
     "best", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
     "dense_best", "attribute_dense_best", "attribute_dense_max", "unknown", "volatile", "no_subject",
     "other_version_best", "unknown_name")
-TYPED = frozenset({"date", "number", "person"})
+SPAN_TYPES = frozenset({"date", "number", "person"})
 """Answer types whose answer is a span `spans` finds reliably: the best passage must hold one."""
 
 
@@ -277,7 +277,7 @@ class EvidencePicker:
         kept: list[int] = []
         used = 0
         order = np.argsort(-scores, kind="stable")
-        if question.answer_type in TYPED and len(order):
+        if question.answer_type in SPAN_TYPES and len(order):
             # the answer to "how many" is the best sentence that holds an amount, ahead of better-scored ones
             # that hold none ("Access to user feedback" for "How many users?"); they stay as context
             spans = rows[order, SENTENCE_FEATURES.index("type_span")] > 0
@@ -304,7 +304,7 @@ class EvidencePicker:
         about = passages and (not question.subject or value["subject_best"] > 0) and value["unknown_name"] < 1
         # a question that asks for a date, an amount or a person is not answered by a passage without one
         # ("Who designed the logo?" by a sentence about the logo): issue 11.2's "a span of the right type"
-        typed = question.answer_type not in TYPED or value["type_best"] > 0
+        typed = question.answer_type not in SPAN_TYPES or value["type_best"] > 0
         answerable = (float(self.models.answerable(features[None, :])[0])
                       if about and typed and question.tokens else 0.0)
         short = passages and short_answer(question.answer_type, question.text, question.attribute,
