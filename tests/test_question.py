@@ -148,6 +148,16 @@ def test_an_identifier_or_version_counts_as_unknown_unless_the_retrieved_text_wr
     assert unknown_names("What changed in Beetle 3.0?", vocabulary, "Beetle-3.0 shipped in 2032.") == 0
 
 
+def test_a_person_shown_as_the_answer_is_every_word_a_name() -> None:
+    """"Deep Learning Research Labs" has a person's shape; the corpus writes "learning" in lower case."""
+    names = {"deep", "wang", "xiaochuan", "kai-fu", "lee"}.__contains__
+    said = "Led by Deep Learning Research Labs, advised by Wang Xiaochuan"
+    assert short_answer("person", "Who leads it?", frozenset({"lead"}), said, lambda w: names(w.lower())) \
+        == "Wang Xiaochuan"
+    assert short_answer("person", "Who founded it?", frozenset({"found"}), "Founded by Kai-Fu Lee.",
+                        lambda w: names(w.lower())) == "Kai-Fu Lee"
+
+
 def test_an_amount_in_words_is_an_amount_at_the_start_of_a_line_too_and_whole() -> None:
     said = "Major Growth: Hundreds of millions users"
     assert has_span(said, "number", "How many users?")
