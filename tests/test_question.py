@@ -148,6 +148,14 @@ def test_an_identifier_or_version_counts_as_unknown_unless_the_retrieved_text_wr
     assert unknown_names("What changed in Beetle 3.0?", vocabulary, "Beetle-3.0 shipped in 2032.") == 0
 
 
+def test_a_web_address_holds_no_amount_but_its_path_may_date_the_page() -> None:
+    link = "[Open issues](https://github.com/encode/httpx/issues?q=is%3Aissue+label)"
+    assert not has_span(link, "number", "How many stars does it have?")
+    piece = "[Tencent bets on WeChat](https://www.cnbc.com/2025/05/15/tencent.html)"
+    assert short_answer("date", "In which year was it published?", frozenset({"publish"}), piece,
+                        str.istitle) == "2025"
+
+
 def test_a_person_shown_as_the_answer_is_every_word_a_name() -> None:
     """"Deep Learning Research Labs" has a person's shape; the corpus writes "learning" in lower case."""
     names = {"deep", "wang", "xiaochuan", "kai-fu", "lee"}.__contains__

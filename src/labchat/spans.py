@@ -21,6 +21,9 @@ NUMBER = re.compile(r"(?:[$\u00a5\u20ac\u00a3]\s?)?(?<![\w.\-])\d+(?:[.,]\d+)*"
 """An amount: not the digits of a name (Baichuan4, Step-2); in words, whole ("hundreds of millions")."""
 NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
 """A capitalised name (Wang Xiaochuan, Hunyuan-Large): what a who/which answer holds, and a fact to check."""
+_URL = re.compile(r"(?:https?://|www\.)\S+")
+"""A web address: its digits ("%3A", "/issues/42") are no amount, though a path may date a page
+("cnbc.com/2025/05/15/...")."""
 _PERSON = re.compile(r"\b[A-Z][a-z]+(?:[\s\-][A-Z][a-z]+)+\b")
 _YEAR = re.compile(r"(?:19|20)\d{2}")
 _VERSIONED = re.compile(r"\b([A-Za-z]+)(?:([-/]?)|( ))(\d+(?:\.\d+)*)(?![\d.]*\d)")
@@ -38,6 +41,8 @@ def spans(text: str, answer_type: str, question: str,
     if kind is None:
         return []
     pattern = {"date": DATE, "number": NUMBER, "name": NAME}[kind]
+    if kind != "date":  # a web address's digits are no amount ("%3A"), though its path may date a page
+        text = _URL.sub(lambda m: " " * len(m.group()), text)  # same length: the spans keep their places
     found = [*pattern.finditer(text), *(_QUARTER.finditer(text) if kind == "date" else ())]
     return _new(found, answer_type, question, is_name)
 
