@@ -303,7 +303,7 @@ class EvidencePicker:
         value = dict(zip(QUESTION_FEATURES, features, strict=True))
         about = passages and (not question.subject or value["subject_best"] > 0) and value["unknown_name"] < 1
         # a question that asks for a date, an amount or a person is not answered by a passage without one
-        # ("Who designed the logo?" by a sentence about the logo): issue 11.2's "a span of the right type"
+        # ("How many engineers?" by a sentence that names none): issue 11.2's "a span of the right type"
         typed = question.answer_type not in SPAN_TYPES or value["type_best"] > 0
         answerable = (float(self.models.answerable(features[None, :])[0])
                       if about and typed and question.tokens else 0.0)
