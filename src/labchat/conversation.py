@@ -33,8 +33,8 @@ _STAND_IN = re.compile(rf"\b(?:(?:the|th(?:at|is|ese|ose))\s+{_GENERAL}|th(?:at|
 """A phrase that only points at what was talked about ("that series", "the group", "that one"): the names
 it stands for take its place, so its general noun is not searched as what is asked."""
 _THAT_THING = re.compile(r"\b(?:that|this|these|those)\s+(?!one\b)[a-z]+", re.IGNORECASE)
-"""A phrase pointing at a thing of the last turn by a noun of its own ("that piece", "that work"): what
-the last question asked says what it is, with the subject."""
+"""A phrase pointing at a thing talked about by a noun of its own ("that piece", "those datasets"): the
+earlier question closest to it in meaning says what it is, with the subject."""
 _LEADING = r"(?:and|or|also|but)\b|(?:how|what) about\b"
 """English words opening an ellipsis ("And Zhipu?", "What about maths?")."""
 _ELLIPSIS = re.compile(rf"^\s*(?:{_LEADING}|那|还有)|呢\s*[?\uff1f]?\s*$", re.IGNORECASE)

@@ -189,9 +189,13 @@ def unknown_names(text: str, vocabulary: Vocabulary, written: str = "") -> float
              and re.search(r"[A-Z\d]", w) and not any(m.start() in span for span in versioned)]
     tokens = [found[0] for word in typed if (found := tokenize(word)) and not _IDENTIFIER.fullmatch(word)]
     identifiers = [m.group().lower() for m in _IDENTIFIER.finditer(text)]
-    asked, lower = versions(text), written.lower()
-    unknown = (sum(not vocabulary.known(t) for t in tokens) + sum(i not in lower for i in identifiers)
-               + len(asked - versions(written)))
+    asked = versions(text)
+    unknown = sum(not vocabulary.known(t) for t in tokens)
+    if identifiers:
+        lower = written.lower()
+        unknown += sum(i not in lower for i in identifiers)
+    if asked:  # the retrieved text is read only for what the question asks
+        unknown += len(asked - versions(written))
     total = len(tokens) + len(identifiers) + len(asked)
     return unknown / total if total else 0.0
 

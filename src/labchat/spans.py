@@ -82,7 +82,7 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
         # every word a name the corpus writes: "Deep Learning Research Labs" has the shape of a person, but
         # the corpus writes "learning" and "labs" in lower case too
         people = [m for m in _PERSON.finditer(text) if all(map(is_name, m.group().split()))]
-        found = _new(people, "person", question, is_name)
+        found = _new(people, "person", question, None)  # each word is a name already
     else:
         found = spans(text, answer_type, question, is_name)
     asked = set(tokenize(question))
