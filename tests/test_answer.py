@@ -163,6 +163,24 @@ def test_a_comparison_names_the_winner_and_cites_both_sides(pipeline: Pipeline) 
     assert any("Jun 2024" in t and "ERNIE 4.0 Turbo" in t for t in cited), _shown(answer)
 
 
+def test_a_comparison_of_plain_defaults_or_of_options_named_first(tmp_path: Path, pipeline: Pipeline) -> None:
+    """A setting's default is a plain number; "X or Y: which ...?" puts the options first; one passage that
+    names both sides goes to the side its section is about."""
+    corpus = tmp_path / "limits-corpus"
+    corpus.mkdir()
+    (corpus / "limits.md").write_text(
+        "# Limits\n\n## Connection limits\n\n`max_hops`, the most hops a request may take. (Default 30)\n\n"
+        "`max_idle`, the most idle sockets a pool keeps. (Default 8)\n\n"
+        "## Token authentication\n\nUnlike password authentication, which sends the password with every "
+        "request, it needs an extra round-trip to fetch a token first.\n", encoding="utf-8")
+    limits = Pipeline(Settings(corpus_dir=corpus, index_dir=tmp_path / "limits-index"), generator=None,
+                      embedder=pipeline.embedder)
+    bigger = _run(limits, "Which limit has the bigger default, max_hops or max_idle?").answer
+    assert bigger.text.startswith("**max_hops**"), _shown(bigger)
+    costly = _run(limits, "Password or token: which scheme needs an extra round-trip?").answer
+    assert costly.text.startswith("**token**"), _shown(costly)
+
+
 def test_follow_up_question_searches_with_the_conversation(pipeline: Pipeline) -> None:
     history = [(BAICHUAN, "Baichuan raised $691M in its Series B round [1].")]
     answer = _run(pipeline, "And who founded it?", history).answer

@@ -67,6 +67,8 @@ def test_a_two_part_question_is_split_and_a_comparison_has_two_sides() -> None:
     assert parts("Who founded Hexapod AI and Zeta?") == ["Who founded Hexapod AI and Zeta?"]
     assert options("Which came out first, Beetle-2 or the Zeta-7?") == ["Beetle-2", "Zeta-7"]
     assert options("Is it open or closed?") == []
+    assert options("Basic or Digest: which scheme costs a round-trip?") == ["Basic", "Digest"]
+    assert options("How do I turn it on or off: which flag?") == []
 
 
 @pytest.mark.parametrize(("typed", "meant"), [

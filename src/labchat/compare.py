@@ -26,6 +26,7 @@ _MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
 _DATE = re.compile(r"\b(?:(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+"
                    r"(?:\d{1,2},\s+)?)?(?P<year>(?:19|20)\d{2})\b", re.IGNORECASE)
 _AMOUNT = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s?(?P<unit>[KMBT])\b", re.IGNORECASE)
+_NUMBER = re.compile(r"(?<![\w./-])(\d+(?:\.\d+)?)(?![\w./-])")
 _UNITS = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
 
 
@@ -43,6 +44,8 @@ def value(text: str, by_date: bool) -> tuple[float, ...] | None:
                  for m in _DATE.finditer(text)]
         return min(dates) if dates else None
     amounts = [float(m["value"]) * _UNITS[m["unit"].lower()] for m in _AMOUNT.finditer(text)]
+    # a setting's default is a plain number ("Defaults to 100"): read those when no amount has a unit
+    amounts = amounts or [float(n) for n in _NUMBER.findall(text)]
     return (max(amounts),) if amounts else None
 
 
@@ -68,7 +71,7 @@ def compare(evidence: Evidence, find: Callable[[str], Evidence]) -> tuple[str, l
         lowest = _LESS.search(question) or (by_date and _EARLIER.search(question))
         winner = min(sides, key=lambda s: s.value) if lowest else max(sides, key=lambda s: s.value)
     elif not ordered:
-        winner = max(sides, key=lambda s: s.passage.score)
+        winner = _about(sides) or max(sides, key=lambda s: s.passage.score)
     else:
         return None
     passages = _renumber([s.passage for s in sides], evidence.passages)
@@ -88,6 +91,16 @@ def _side(name: str, wanted: set[str], query: str, find: Callable[[str], Evidenc
         if by_date is None or stated is not None:
             return Side(name, passage, stated)
     return None
+
+
+def _about(sides: list[Side]) -> Side | None:
+    """When one passage serves both sides ("Unlike basic authentication it requires an extra round-trip"),
+    the side its section is about, if only one is."""
+    if sides[0].passage.text != sides[1].passage.text:
+        return None
+    heading = set(tokenize(sides[0].passage.section))
+    named = [s for s in sides if set(tokenize(s.option)) <= heading]
+    return named[0] if len(named) == 1 else None
 
 
 def _renumber(first: list[Passage], rest: list[Passage]) -> list[Passage]:

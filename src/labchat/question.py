@@ -185,12 +185,17 @@ def parts(question: str) -> list[str]:
 
 _OPTIONS = re.compile(r"(?:^|[,:]\s*|\bwhich\b[^,]*?\b(?:is|was|has|had|of)\s+)"
                       r"((?:(?!\bor\b)[^,:?])+?)\s+or\s+([^,:?]+?)\s*[?.]*\s*$", re.IGNORECASE)
+_LEADING_OPTIONS = re.compile(r"^\s*(?!(?:how|what|why|when|where|is|are|do|does|can|should)\b)"
+                              r"((?:(?!\bor\b)[^,:?])+?)\s+or\s+([^,:?]+?)\s*[:,\u2014]\s*(?:which|who)\b",
+                              re.IGNORECASE)
+"""The options put before the question: "Basic or Digest: which scheme costs a round-trip?"."""
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 
 
 def options(question: str) -> list[str]:
     """The two things a "which ..., X or Y?" question compares, or [] when it is not such a question."""
-    match = _OPTIONS.search(question) if re.match(r"\s*(which|who|whose)\b", question, re.I) else None
+    match = (_OPTIONS.search(question) if re.match(r"\s*(which|who|whose)\b", question, re.I)
+             else _LEADING_OPTIONS.match(question))
     if not match:
         return []
     found = [_ARTICLE.sub("", o.strip()) for o in match.groups()]
