@@ -176,6 +176,15 @@ def test_an_amount_in_words_is_an_amount_at_the_start_of_a_line_too_and_whole() 
     assert not has_span("Major Growth: many users", "number", "How many users?")
 
 
+def test_a_why_question_is_answered_by_a_cause_a_how_question_by_a_clause() -> None:
+    restated = "Unlike the old client, it does not follow redirects by default."
+    cause = "We differ here because redirects can hide needless network calls."
+    assert not has_span(restated, "reason", "Why doesn't it follow redirects?")
+    assert has_span(cause, "reason", "Why doesn't it follow redirects?")
+    assert has_span("它默认不跟随重定向,因为这会隐藏网络调用。", "reason", "为什么它不跟随重定向?")
+    assert has_span(restated, "reason", "How does it handle redirects?")
+
+
 def test_the_fitted_models_match_the_features_the_code_computes() -> None:
     """Changing a feature without running scripts/fit.py again fails here, not silently in answers."""
     models = FittedModels.load()
