@@ -185,6 +185,20 @@ def test_a_why_question_is_answered_by_a_cause_a_how_question_by_a_clause() -> N
     assert has_span(restated, "reason", "How does it handle redirects?")
 
 
+def test_an_amount_in_small_number_words_is_an_amount_but_one_is_not() -> None:
+    said = "The default timeout for network inactivity is five seconds."
+    assert has_span(said, "number", "How long does it wait?")
+    assert short_answer("number", "How long does it wait?", frozenset({"wait"}), said, str.istitle) == \
+        "five seconds"
+    assert not has_span("It is one of the best.", "number", "How many models?")
+
+
+def test_the_pieces_of_a_code_name_are_not_names() -> None:
+    """"TOO_LONG" in a code sample does not make "long" a name, so "How long ...?" keeps its question word."""
+    code = Chunk("api.md", "Limits", "Stop when the size is over TOO_LONG or over MAX_LONG, says the note.")
+    assert not Vocabulary.of([code]).is_name("long", 0.8)
+
+
 def test_the_fitted_models_match_the_features_the_code_computes() -> None:
     """Changing a feature without running scripts/fit.py again fails here, not silently in answers."""
     models = FittedModels.load()

@@ -42,7 +42,8 @@ def key(kind: str, text: str) -> int:
 
 def running_words(text: str) -> Iterator[str]:
     """The words of running text: not those opening a line, sentence, list item or cell, nor the words of a
-    "Title Case Label:" or a table's header row, where any word is capitalised."""
+    "Title Case Label:" or a table's header row, where any word is capitalised, nor the pieces of a code
+    name joined by underscores."""
     lines = text.split("\n")
     for i, line in enumerate(lines):
         if line.lstrip().startswith("|") and i + 1 < len(lines) and set(lines[i + 1].strip()) <= set("|-: "):
@@ -50,6 +51,8 @@ def running_words(text: str) -> Iterator[str]:
         label = _LABEL.match(line)
         for match in RAW_WORD.finditer(line, label.end() if label else 0):
             word = match.group()
+            if "_" in line[max(0, match.start() - 1):match.end() + 1]:
+                continue  # a piece of a code name ("TOO_LONG"), not the English word "long"
             before = line[max(0, match.start() - 3):match.start()].rstrip(" *_`\"\u201c(")
             if any(ch.isdigit() for ch in word) or (before and before[-1] not in ".:;!?|-\u2022#>"):
                 yield word
