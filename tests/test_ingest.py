@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -220,6 +221,20 @@ def test_long_prose_and_lists_are_split_between_sentences_and_items(settings: Se
     text = " ".join(c.text for c in chunks)
     assert all(s in text for s in sentences)
     assert all(item in text for item in items)
+
+
+def test_a_list_item_wrapped_over_lines_is_cut_between_its_sentences(settings: Settings) -> None:
+    """Hard-wrapped docs: an item's lines are not cut apart, so no chunk starts mid-sentence ("on the file
+    name, ..."), and each sentence is a candidate whole."""
+    said = ["The third element can be used to name the media type of the file being uploaded.",
+            "If it is not given, Hexapod guesses the media type from the file name, and files of unknown "
+            "kinds are sent as octet streams.",
+            "If the file name is set to None, Hexapod sends no content type header at all for the file."]
+    wrapped = textwrap.fill(" ".join(said), 72).replace("\n", "\n  ")
+    body = f"# Uploads\n\nA tuple has up to three elements:\n\n- The first is the file name.\n- {wrapped}\n"
+    chunks = chunk_file(_doc(body), settings.chunk_chars)
+    found = [text for chunk in chunks for text, _ in sentences(chunk)]
+    assert all(any(s in text for text in found) for s in said), found
 
 
 def test_each_item_of_a_list_is_a_candidate_with_the_clause_that_introduces_it(settings: Settings) -> None:

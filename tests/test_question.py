@@ -150,9 +150,11 @@ def test_an_identifier_or_version_counts_as_unknown_unless_the_retrieved_text_wr
     assert unknown_names("What changed in Beetle 3.0?", vocabulary, "Beetle-3.0 shipped in 2032.") == 0
 
 
-def test_a_web_address_holds_no_amount_but_its_path_may_date_the_page() -> None:
+def test_a_web_address_or_a_reference_holds_no_amount_but_a_path_may_date_the_page() -> None:
     link = "[Open issues](https://github.com/encode/httpx/issues?q=is%3Aissue+label)"
     assert not has_span(link, "number", "How many stars does it have?")
+    # nor is a paper's or an issue's number ("arXiv:2412.15270", "#42") the size asked for
+    assert not has_span("Technical Report: arXiv:2412.15270, see #42", "number", "How big is Beetle-4?")
     piece = "[Tencent bets on WeChat](https://www.cnbc.com/2025/05/15/tencent.html)"
     assert short_answer("date", "In which year was it published?", frozenset({"publish"}), piece,
                         str.istitle) == "2025"

@@ -162,6 +162,8 @@ def _split_block(block: str, max_chars: int) -> list[str]:
         table, lines = lines[:2], lines[2:]
     elif len(lines) == 1 or _is_prose(lines):
         lines, joiner = _SENTENCE_END.split(" ".join(line.strip() for line in lines)), " "
+    else:
+        lines = _units(lines, max_chars)
     pieces: list[str] = []
     current: list[str] = []
     header = table
@@ -180,6 +182,30 @@ def _split_block(block: str, max_chars: int) -> list[str]:
     if current:
         pieces.append("\n".join([*header, joiner.join(current)]))
     return pieces
+
+
+def _units(lines: list[str], max_chars: int) -> list[str]:
+    """A list's lines as the units a cut may fall between: an item with the lines it wraps onto, so "...
+    guess the MIME type based" and "on the file name ..." stay in one chunk. An item longer than a chunk
+    is cut between its sentences (code, between its lines)."""
+    items: list[list[str]] = []
+    for line in lines:
+        if items and not LIST_MARKER.match(line) and not hard_break(items[-1][-1]) \
+                and not _is_label(items[-1][-1]) and not line.lstrip().startswith("```"):
+            items[-1].append(line)
+        else:
+            items.append([line])
+    units: list[str] = []
+    for item in items:
+        if len("\n".join(item)) <= max_chars:
+            units.append("\n".join(item))
+        elif item[0].lstrip().startswith("```"):
+            units += item
+        else:
+            indent = item[0][:len(item[0]) - len(item[0].lstrip())]
+            first, *rest = _SENTENCE_END.split(" ".join(line.strip() for line in item))
+            units += [indent + first, *rest]
+    return units
 
 
 def lead(line: str) -> str:

@@ -14,7 +14,7 @@ from labchat.retrieve import tokenize
 DATE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(?:\d{1,2},\s+)?"
                   r"\d{4}\b|\b(?:19|20)\d{2}\b")
 _QUARTER = re.compile(r"\bQ[1-4]\b")
-NUMBER = re.compile(r"(?:[$\u00a5\u20ac\u00a3]\s?)?(?<![\w.\-])\d+(?:[.,]\d+)*"
+NUMBER = re.compile(r"(?:[$\u00a5\u20ac\u00a3]\s?)?(?<![\w.\-:/#])\d+(?:[.,]\d+)*"
                     r"(?:\s?(?:[%+]|[KMBT]\b|[kmbt]n\b|TB|GB|(?:thousand|million|billion|trillion)\b))?\+?"
                     r"|\b(?i:(?:several\s+)?(?:hundreds?|thousands?|millions?|billions?|trillions?)"
                     r"(?:\s+of\s+(?:thousands|millions|billions))?)\b"
