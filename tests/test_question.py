@@ -10,7 +10,7 @@ from labchat.chunking import Chunk
 from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, sentences, unknown_names
 from labchat.fitted import FittedModels
 from labchat.question import Vocabulary, analyse, options, parts
-from labchat.spans import has_span, other_version, short_answer, versions
+from labchat.spans import has_span, other_version, short_answer, variants
 
 CHUNKS = [
     Chunk("notes.md", "Hexapod AI > Funding", "Hexapod AI raised $40M in its Series A round in March 2031."),
@@ -122,12 +122,16 @@ def test_a_long_sentence_introducing_a_list_lends_its_last_clause_to_the_items()
     ("What does ERNIE 5.0 bring?", "ERNIE 5.0 and ERNIE 4.5 launched", False),
     ("What happened in 3 years?", "It grew in 2 years", False),
     ("Who founded Baichuan in 2023?", "Baichuan was founded in 2024", False),
+    ("How large is Beetle-Audio?", "Beetle Series: Beetle-1V: Multimodal (100B+ parameters)", True),
+    ("How large is Beetle-Audio?", "Beetle-Audio: speech generation", False),
+    ("Which Hexapod-backed labs exist?", "Hexapod-owned Zeta builds robots", False),
 ])
 def test_a_sentence_about_another_version_of_the_name_asked_about_is_marked(asked: str, sentence: str,
                                                                               other: bool) -> None:
     """Another version's fact is not the answer (a near-miss), but a variant of the version asked about
-    is that version, and a number of years or a year is no version."""
-    assert other_version(versions(asked), versions(sentence)) is other
+    is that version, and a number of years or a year is no version; a named variant ("Beetle-Audio") is a
+    version too."""
+    assert other_version(variants(asked), variants(sentence)) is other
 
 
 def test_a_name_the_documents_never_write_is_unknown_but_a_plain_word_is_not_counted(

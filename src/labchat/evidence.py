@@ -21,7 +21,7 @@ from labchat.embed import Embedder
 from labchat.fitted import FittedModels
 from labchat.question import Question, Vocabulary
 from labchat.retrieve import Hit, tokenize
-from labchat.spans import has_span, other_version, short_answer, version_matches, versions
+from labchat.spans import has_span, other_version, short_answer, variants, version_matches, versions
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;\u3002\uff01\uff1f])\s+(?=[A-Z0-9*\"\u3400-\u9fff])")
 _MARKUP = re.compile(r"\*\*|__|`")
@@ -254,7 +254,7 @@ class EvidencePicker:
         # what is asked, without whom it is asked of: "the CTO role" against what the sentence says
         asked = vectors[n + 2:] @ vectors[n + 1]
         rows = []
-        asked_versions = versions(question.text)
+        asked_versions = variants(question.text)
         for (hit, raw, place), text, cosine, attribute in zip(found, said, dense, asked, strict=True):
             words, section = set(tokenize(text)), set(tokenize(hit.chunk.section))
             chunk = words | section | set(tokenize(hit.chunk.text))
@@ -268,7 +268,7 @@ class EvidencePicker:
                 math.log(1 + len(_LINK.sub(r"\1", raw))),
                 float(not question.subject), float(attribute), float(cosine - dense.max()),
                 float(question.ordinal > 0 and place == question.ordinal),  # "the fourth scenario"
-                float(other_version(asked_versions, versions(text))),
+                float(other_version(asked_versions, variants(text))),
                 self.share(question.aside, words) if question.aside else 0.0,
                 # about the subject and saying what is asked, at once: what a linear ranker cannot add up
                 self.share(question.subject, words | section) * self.share(question.attribute, words)])

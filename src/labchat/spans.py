@@ -38,6 +38,7 @@ _WHY = re.compile(r"^\s*why\b|\bwhat (?:is|was|are|were) the reasons?\b|\bfor wh
 _CAUSE = re.compile(r"\b(?:because|due to|owing to|thanks to|so that|in order to|as a result|the reason)\b"
                     r"|因为|由于", re.IGNORECASE)
 """Words that state a cause (English, and 因为, 由于)."""
+_VARIANT = re.compile(r"\b([A-Z][A-Za-z]*)-([A-Z][A-Za-z]*)\b(?![\-\d])")
 _KIND = {"date": "date", "number": "number", "compare": "number", "person": "name", "place": "name",
          "other": "name"}
 """The kind of span each answer type looks for; a reason or a list has none (a clause is its answer)."""
@@ -111,6 +112,13 @@ def versions(text: str) -> set[tuple[str, str]]:
     """The (name, version) pairs a text writes: "Step-2-16k and HTTP/1.1" is {("step", "2"),
     ("http", "1.1")}."""
     return {(m.group(1).lower(), m.group(4)) for m in version_matches(text)}
+
+
+def variants(text: str) -> set[tuple[str, str]]:
+    """The versions a text writes (`versions`), and its named variants: "Step-Audio" is ("step", "audio"),
+    a sibling of "Step-1V" as "Step-2" is ("Hunyuan-Large", "Yi-Lightning"; both halves capitalised, so
+    "Tencent-backed" is none)."""
+    return versions(text) | {(m.group(1).lower(), m.group(2).lower()) for m in _VARIANT.finditer(text)}
 
 
 def version_matches(text: str) -> list[re.Match[str]]:
