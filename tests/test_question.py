@@ -84,6 +84,13 @@ def test_casual_typing_is_mended_with_the_corpus_words(typed: str, meant: str,
     assert vocabulary.correct(typed).lower() == meant
 
 
+def test_shorthand_is_spelled_out_unless_the_corpus_writes_it() -> None:
+    api = Vocabulary.of([Chunk("api.md", "Requests", "Pass params=... to add query parameters.")])
+    assert api.correct("how are params encoded") == "how are params encoded"
+    assert api.correct("how is it rated on maths") == "how is it rated on mathematics"
+    assert api.correct("who is the ceo") == "who is the CEO"
+
+
 @pytest.mark.parametrize(("question", "volatile"), [
     ("What is Hexapod AI's share price today?", True),
     ("What was its revenue last year?", True),

@@ -27,8 +27,13 @@ _ABBREVIATIONS = {
     "ppl": "people", "yrs": "years", "yr": "year", "mkt": "market", "govt": "government", "co": "company",
     "info": "information", "approx": "approximately", "org": "organization", "hq": "headquarters",
     "ceo": "CEO", "dept": "department", "num": "number", "cnt": "count", "pct": "percent",
+    "maths": "mathematics", "math": "mathematics", "stats": "statistics", "params": "parameters",
+    "specs": "specifications", "config": "configuration", "repo": "repository", "docs": "documentation",
+    "perf": "performance", "mgmt": "management", "intl": "international", "univ": "university",
+    "avg": "average",
 }
-"""Everyday English shorthand, spelled out before searching (a property of the language, not the corpus)."""
+"""Everyday English shorthand, spelled out before searching (a property of the language, not the corpus),
+unless the corpus writes the short form itself (`params=` in an API's docs)."""
 FUZZY_CUTOFF = 0.8
 """Similarity (1 - edits / length, a swap of two letters being one edit) a misspelt word of five letters or
 more needs to a corpus word to be replaced by it: one slip in five letters (tencnet -> tencent: 0.86)."""
@@ -108,9 +113,10 @@ class Vocabulary:
         def fix(match: re.Match[str]) -> str:
             word = match.group()
             lower = word.lower()
-            if lower in _ABBREVIATIONS:
-                return _ABBREVIATIONS[lower]
             known = self.known_word(lower) or all(map(self.known, tokenize(lower)))
+            spelled = _ABBREVIATIONS.get(lower)
+            if spelled and (spelled.lower() == lower or not self.known_word(lower)):
+                return spelled  # "ceo" as CEO, always
             if len(lower) < 5 or known or sum(ch.isalpha() for ch in lower) < 5:
                 return word  # a number, a version ("v2.5") or a short word: one slip would be another word
             stems = tokenize(lower)
