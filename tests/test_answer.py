@@ -155,8 +155,10 @@ def test_a_list_answer_gathers_the_items_each_cited(pipeline: Pipeline) -> None:
         assert sum(item in answer.passages[n - 1].text for item in items) == 1, _shown(answer)
 
 
-def test_a_comparison_names_the_winner_and_cites_both_sides(pipeline: Pipeline) -> None:
-    answer = _run(pipeline, "Which was released first, SenseNova 5.0 or ERNIE 4.0 Turbo?").answer
+@pytest.mark.parametrize("question", ["Which was released first, SenseNova 5.0 or ERNIE 4.0 Turbo?",
+                                      "Between SenseNova 5.0 and ERNIE 4.0 Turbo, which came out first?"])
+def test_a_comparison_names_the_winner_and_cites_both_sides(question: str, pipeline: Pipeline) -> None:
+    answer = _run(pipeline, question).answer
     assert answer.text.startswith("**SenseNova 5.0**"), _shown(answer)
     cited = [answer.passages[n - 1].text for n in answer.cited]
     assert any("May 2024" in t and "SenseNova 5.0" in t for t in cited), _shown(answer)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from labchat.chunking import Chunk
+from labchat.compare import value
 from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, sentences, unknown_names
 from labchat.fitted import FittedModels
 from labchat.question import Vocabulary, analyse, options, parts
@@ -69,6 +70,17 @@ def test_a_two_part_question_is_split_and_a_comparison_has_two_sides() -> None:
     assert options("Is it open or closed?") == []
     assert options("Basic or Digest: which scheme costs a round-trip?") == ["Basic", "Digest"]
     assert options("How do I turn it on or off: which flag?") == []
+    for asked in ("Between Beetle-2 and Zeta-7, which came out first?",
+                  "Of Beetle-2 and Zeta-7, which is older?", "Beetle-2 vs Zeta-7: which came out first?",
+                  "Which came out first \u2014 Beetle-2 or Zeta-7?"):
+        assert options(asked) == ["Beetle-2", "Zeta-7"], asked
+    assert options("Between 2031 and 2032, which labs raised money?") == []
+
+
+def test_a_comparison_weighs_amounts_in_words_and_plain_defaults_but_not_years() -> None:
+    assert value("2031: Beetle-2 ships as a trillion-parameter model", by_date=False) == (1e12,)
+    assert value("Zeta-7: 389B total, 52B activated", by_date=False) == (389e9,)
+    assert value("max_hops (Default 30), since 2031", by_date=False) == (30.0,)
 
 
 @pytest.mark.parametrize(("typed", "meant"), [

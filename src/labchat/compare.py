@@ -25,9 +25,14 @@ _LESS = re.compile(r"\b(fewer|less|least|smaller|smallest|shorter|shortest|lower
 _MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
 _DATE = re.compile(r"\b(?:(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+"
                    r"(?:\d{1,2},\s+)?)?(?P<year>(?:19|20)\d{2})\b", re.IGNORECASE)
-_AMOUNT = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s?(?P<unit>[KMBT])\b", re.IGNORECASE)
-_NUMBER = re.compile(r"(?<![\w./-])(\d+(?:\.\d+)?)(?![\w./-])")
-_UNITS = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
+_AMOUNT = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s?(?P<unit>[KMBT])\b"
+                     r"|(?:(?<![\w.\-])(?P<count>\d+(?:\.\d+)?)\s)?\b(?P<word>thousand|million|billion|trillion)\b",
+                     re.IGNORECASE)
+"""An amount with its unit: "389B", "32K", "1.5 trillion", "a trillion-parameter model"."""
+_NUMBER = re.compile(r"(?<![\w./-])(?!(?:19|20)\d\d\b)(\d+(?:\.\d+)?)(?![\w./-])")
+"""A plain number, not a year."""
+_UNITS = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12, "thousand": 1e3, "million": 1e6, "billion": 1e9,
+          "trillion": 1e12}
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,8 @@ def value(text: str, by_date: bool) -> tuple[float, ...] | None:
         dates = [(float(m["year"]), float(_MONTHS.index(m["month"].lower()[:3]) + 1) if m["month"] else 0.0)
                  for m in _DATE.finditer(text)]
         return min(dates) if dates else None
-    amounts = [float(m["value"]) * _UNITS[m["unit"].lower()] for m in _AMOUNT.finditer(text)]
+    amounts = [float(m["value"] or m["count"] or 1) * _UNITS[(m["unit"] or m["word"]).lower()]
+               for m in _AMOUNT.finditer(text)]
     # a setting's default is a plain number ("Defaults to 100"): read those when no amount has a unit
     amounts = amounts or [float(n) for n in _NUMBER.findall(text)]
     return (max(amounts),) if amounts else None

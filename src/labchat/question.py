@@ -189,23 +189,32 @@ def parts(question: str) -> list[str]:
     return [p.strip() for p in _SECOND_QUESTION.split(question, maxsplit=1) if p.strip()]
 
 
-_OPTIONS = re.compile(r"(?:^|[,:]\s*|\bwhich\b[^,]*?\b(?:is|was|has|had|of)\s+)"
-                      r"((?:(?!\bor\b)[^,:?])+?)\s+or\s+([^,:?]+?)\s*[?.]*\s*$", re.IGNORECASE)
-_LEADING_OPTIONS = re.compile(r"^\s*(?!(?:how|what|why|when|where|is|are|do|does|can|should)\b)"
-                              r"((?:(?!\bor\b)[^,:?])+?)\s+or\s+([^,:?]+?)\s*[:,\u2014]\s*(?:which|who)\b",
-                              re.IGNORECASE)
-"""The options put before the question: "Basic or Digest: which scheme costs a round-trip?"."""
+_OPTIONS = re.compile(r"(?:^|[,:\u2013\u2014]\s*|\bwhich\b[^,]*?\b(?:is|was|has|had|of)\s+)"
+                      r"((?:(?!\bor\b)[^,:?\u2013\u2014])+?)\s+or\s+([^,:?\u2013\u2014]+?)\s*[?.]*\s*$",
+                      re.IGNORECASE)
+_LEADING_OPTIONS = re.compile(
+    r"^\s*(?:(?:between|of)\s+(?P<a>(?:(?!\band\b)[^,:?])+?)\s+and"  # "Between X and Y, which ...?"
+    r"|(?!(?:how|what|why|when|where|is|are|do|does|can|should)\b)(?P<b>(?:(?!\b(?:or|vs|versus)\b)[^,:?])+?)"
+    r"\s+(?:or|vs\.?|versus))"  # "X or Y: which ...?", "X vs Y, which ...?"
+    r"\s+(?P<other>[^,:?]+?)\s*[:,\u2013\u2014]\s*(?:which|who)\b", re.IGNORECASE)
+"""The options put before the question: "Basic or Digest: which scheme costs a round-trip?", "X vs Y: which
+...?", "Between X and Y, which ...?"."""
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 
 
 def options(question: str) -> list[str]:
     """The two things a "which ..., X or Y?" question compares, or [] when it is not such a question."""
-    match = (_OPTIONS.search(question) if re.match(r"\s*(which|who|whose)\b", question, re.I)
-             else _LEADING_OPTIONS.match(question))
-    if not match:
+    if re.match(r"\s*(which|who|whose)\b", question, re.I):
+        match = _OPTIONS.search(question)
+        groups = match.groups() if match else ()
+    else:
+        match = _LEADING_OPTIONS.match(question)
+        groups = (match["a"] or match["b"], match["other"]) if match else ()
+    if not groups:
         return []
-    found = [_ARTICLE.sub("", o.strip()) for o in match.groups()]
-    return found if all(found) else []
+    found = [_ARTICLE.sub("", o.strip()) for o in groups]
+    # "Between 2023 and 2024, which labs ...?" is a span of time, not two things to compare
+    return found if all(found) and not all(re.fullmatch(r"[\d\s.,]+", o) for o in found) else []
 
 
 def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Question:
