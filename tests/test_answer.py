@@ -145,6 +145,18 @@ def test_a_question_for_an_amount_no_passage_holds_is_refused(tmp_path: Path, pi
     assert _run(zeta, "How many engineers does the Zeta lab employ?").answer.abstained
 
 
+@pytest.mark.parametrize(("question", "mark", "not_mark"), [
+    ("What weaknesses do the well-funded startups have?", "\u274c", "\u2705"),
+    ("What strengths do the tech giants have?", "\u2705", "\u274c")])
+def test_a_pro_or_a_con_answers_a_question_for_strengths_or_weaknesses(
+        question: str, mark: str, not_mark: str, pipeline: Pipeline) -> None:
+    """The documents list pros and cons as ✅ and ❌ items, never writing "strength" or "weakness"."""
+    answer = _run(pipeline, question).answer
+    assert not answer.abstained, _shown(answer)
+    cited = " ".join(answer.passages[n - 1].text for n in answer.cited)
+    assert mark in cited and not_mark not in cited, _shown(answer)
+
+
 def test_a_list_answer_gathers_the_items_each_cited(pipeline: Pipeline) -> None:
     """The four assets are four lines under one sentence: each is quoted and cited from its own passage."""
     answer = _run(pipeline, "List the unique assets Tencent possessed for LLM development").answer

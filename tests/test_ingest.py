@@ -272,6 +272,14 @@ def test_lines_ending_in_a_markdown_hard_break_stay_apart_in_a_split_block(setti
     assert found == links
 
 
+def test_a_pro_or_con_mark_is_searched_as_its_meaning_a_table_cell_mark_is_not() -> None:
+    chunk = Chunk("x.md", "Labs", "- \u2705 Fast robots\n- \u274c Small team\n| Beetle-2 | \u2705 |")
+    assert chunk.search_text.split("\n")[1:] == [
+        "- \u2705 (strength) Fast robots", "- \u274c (weakness) Small team",
+        "| Beetle-2 | \u2705 |"]
+    assert stated("Hexapod AI: \u274c Small team") == "Hexapod AI: \u274c (weakness) Small team"
+
+
 def test_a_table_row_states_only_its_filled_cells() -> None:
     row = "Release Date | Model | Parameters | Open Weights: 2031 | Beetle-4 | - | no"
     assert stated(row) == "Release Date 2031 Model Beetle-4 Open Weights no"

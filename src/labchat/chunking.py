@@ -14,6 +14,13 @@ LIST_MARKER = re.compile(r"\s*(?:[-*+\u2022]|\d{1,2}[.)])\s+")
 MAX_LEAD = 80
 """Longest label repeated whole above the items of its list (see `lead`)."""
 _NUMBERING = re.compile(r"^\d+\.\s+")
+_OPENS_ITEM = r"(^|: |^\s*[-*+]\s+)"
+_MARKS = ((re.compile(_OPENS_ITEM + r"([\u2705\u2714\u2611]\ufe0f?)(?=\s+\w)", re.MULTILINE),
+           "strength"),
+          (re.compile(_OPENS_ITEM + r"([\u274c\u2716\u2717\u2718]\ufe0f?)(?=\s+\w)", re.MULTILINE),
+           "weakness"))
+"""A check or a cross opening an item ("- ❌ Limited enterprise relationships") marks a pro or a con: what
+"What weakness ...?" asks for, though the words are not written. A mark in a table cell is a yes or a no."""
 _SENTENCE_END = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])\s+")
 
 
@@ -30,8 +37,18 @@ class Chunk:
 
     @property
     def search_text(self) -> str:
-        """What is embedded and matched: the heading path carries the lab a bare table row is about."""
-        return f"{self.section}\n{self.text}" if self.section else self.text
+        """What is embedded and matched: the heading path carries the lab a bare table row is about, and a
+        pro's or con's mark is spelled out (`spell_marks`)."""
+        text = spell_marks(self.text)
+        return f"{self.section}\n{text}" if self.section else text
+
+
+def spell_marks(text: str) -> str:
+    """`text` with the mark opening a pro or a con followed by its meaning: "❌ (weakness)
+    Limited enterprise relationships"."""
+    for pattern, meaning in _MARKS:
+        text = pattern.sub(rf"\1\2 ({meaning})", text)
+    return text
 
 
 def chunk_file(source: SourceFile, max_chars: int) -> list[Chunk]:

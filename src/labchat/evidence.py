@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labchat.chunking import LIST_MARKER, MAX_LEAD, Chunk, hard_break, lead
+from labchat.chunking import LIST_MARKER, MAX_LEAD, Chunk, hard_break, lead, spell_marks
 from labchat.embed import Embedder
 from labchat.fitted import FittedModels
 from labchat.question import Question, Vocabulary
@@ -171,10 +171,10 @@ def row_cells(text: str) -> list[tuple[str, str]] | None:
 
 def stated(text: str) -> str:
     """What a candidate states: a table row ("A | B: 1 | -") as its filled columns ("A 1"), since a column
-    left empty says nothing about the row's subject; other text as it is."""
+    left empty says nothing about the row's subject; other text with a pro's or con's mark spelled out."""
     cells = row_cells(text)
     if cells is None:
-        return text
+        return spell_marks(text)
     return " ".join(f"{n} {c}" for n, c in cells if c.strip().lower() not in _EMPTY_CELLS)
 
 
@@ -247,8 +247,8 @@ class EvidencePicker:
         if not pairs:
             return [], np.zeros((0, len(SENTENCE_FEATURES)))
         n = len(pairs)
-        vectors = self.embedder.encode([question.text, *(f"{h.chunk.section}: {s}" for h, s in pairs),
-                                        _without(question.text, question.subject),
+        shown = (f"{h.chunk.section}: {spell_marks(s)}" for h, s in pairs)
+        vectors = self.embedder.encode([question.text, *shown, _without(question.text, question.subject),
                                         *(_without(s, question.subject) for s in said)])
         dense = vectors[1:n + 1] @ vectors[0]
         # what is asked, without whom it is asked of: "the CTO role" against what the sentence says
