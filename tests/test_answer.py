@@ -195,6 +195,16 @@ def test_a_comparison_of_plain_defaults_or_of_options_named_first(tmp_path: Path
     assert costly.text.startswith("**token**"), _shown(costly)
 
 
+@pytest.mark.parametrize(("question", "lead"), [
+    ("Was SenseNova 5.0 released before ERNIE 4.0 Turbo?", "**Yes: SenseNova 5.0**"),
+    ("Did ERNIE 4.0 Turbo come out earlier than SenseNova 5.0?", "**No: SenseNova 5.0**")])
+def test_a_comparison_asked_as_yes_or_no_says_which(question: str, lead: str, pipeline: Pipeline) -> None:
+    answer = _run(pipeline, question).answer
+    assert answer.text.startswith(lead), _shown(answer)
+    cited = " ".join(answer.passages[n - 1].text for n in answer.cited)
+    assert "May 2024" in cited and "Jun 2024" in cited, _shown(answer)
+
+
 def test_follow_up_question_searches_with_the_conversation(pipeline: Pipeline) -> None:
     history = [(BAICHUAN, "Baichuan raised $691M in its Series B round [1].")]
     answer = _run(pipeline, "And who founded it?", history).answer

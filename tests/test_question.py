@@ -75,6 +75,9 @@ def test_a_two_part_question_is_split_and_a_comparison_has_two_sides() -> None:
                   "Which came out first \u2014 Beetle-2 or Zeta-7?"):
         assert options(asked) == ["Beetle-2", "Zeta-7"], asked
     assert options("Between 2031 and 2032, which labs raised money?") == []
+    assert options("Did Beetle 2.0 come out earlier than Zeta-7?") == ["Beetle 2.0", "Zeta-7"]
+    assert options("Does Beetle-2 have more experts than Zeta-7?") == ["Beetle-2", "Zeta-7"]
+    assert options("Is the default timeout longer than five seconds?") == []  # no two names
 
 
 def test_a_comparison_weighs_amounts_in_words_and_plain_defaults_but_not_years() -> None:

@@ -1,4 +1,5 @@
-"""Comparisons ("Which came out first, X or Y?"): the fact for each side, then the side that wins.
+"""Comparisons ("Which came out first, X or Y?", "Was X out before Y?"): the fact for each side, then the
+side that wins (after a yes or a no, when that is how it was asked).
 
 Each option is searched on its own with the question's attribute words, so both facts are in the passages
 shown. An ordering word (first, later, larger, longer ...) compares the dates or amounts the two passages
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from labchat.evidence import Evidence, Passage
-from labchat.question import options
+from labchat.question import options, yes_or_no
 from labchat.quote import LEAD, MAX_ANSWER_CHARS, quote
 from labchat.retrieve import tokenize
 
@@ -81,7 +82,8 @@ def compare(evidence: Evidence, find: Callable[[str], Evidence]) -> tuple[str, l
     else:
         return None
     passages = _renumber([s.passage for s in sides], evidence.passages)
-    lead = f"**{winner.option}**. {LEAD}"
+    verdict = ("Yes: " if winner is sides[0] else "No: ") if yes_or_no(question) else ""
+    lead = f"**{verdict}{winner.option}**. {LEAD}"
     room = (MAX_ANSWER_CHARS - len(lead)) // 2 - 8
     quotes = "; ".join(f"{quote(p, room)} [{p.n}]" for p in passages[:len({s.passage.text for s in sides})])
     return f"{lead} {quotes}", passages

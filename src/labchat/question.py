@@ -199,22 +199,36 @@ _LEADING_OPTIONS = re.compile(
     r"\s+(?P<other>[^,:?]+?)\s*[:,\u2013\u2014]\s*(?:which|who)\b", re.IGNORECASE)
 """The options put before the question: "Basic or Digest: which scheme costs a round-trip?", "X vs Y: which
 ...?", "Between X and Y, which ...?"."""
+_ORDERING = (r"(?:(?:\w+er|more|less|fewer)\s+(?:\w+\s+)?than|before|after)")
+_YES_NO = re.compile(rf"^\s*(?:is|was|were|are|did|does|do|has|had)\s+(?P<a>[^,?]+?)\s+(?:\w+\s+){{0,2}}"
+                     rf"{_ORDERING}\s+(?P<other>[^,?]+?)\s*\?*\s*$", re.IGNORECASE)
+"""A comparison asked as yes or no: "Was Beetle-2 released before Zeta-7?", "Is Beetle-2 larger than
+Zeta-7?", "Does Beetle-2 have more experts than Zeta-7?". Both sides must be names (a capital or a digit):
+"Is the default longer than five seconds?" compares no two things the documents name."""
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 
 
 def options(question: str) -> list[str]:
-    """The two things a "which ..., X or Y?" question compares, or [] when it is not such a question."""
+    """The two things a "which ..., X or Y?" question compares (or "Is X larger than Y?"), or [] when it is
+    not such a question."""
     if re.match(r"\s*(which|who|whose)\b", question, re.I):
         match = _OPTIONS.search(question)
         groups = match.groups() if match else ()
     else:
-        match = _LEADING_OPTIONS.match(question)
-        groups = (match["a"] or match["b"], match["other"]) if match else ()
+        match = _LEADING_OPTIONS.match(question) or _YES_NO.match(question)
+        groups = (match.groupdict().get("a") or match.groupdict().get("b"), match["other"]) if match else ()
     if not groups:
         return []
     found = [_ARTICLE.sub("", o.strip()) for o in groups]
+    if match.re is _YES_NO and not all(re.search(r"[A-Z0-9]", o) for o in found):
+        return []
     # "Between 2023 and 2024, which labs ...?" is a span of time, not two things to compare
     return found if all(found) and not all(re.fullmatch(r"[\d\s.,]+", o) for o in found) else []
+
+
+def yes_or_no(question: str) -> bool:
+    """Whether a comparison is asked as yes or no ("Was X released before Y?"): its answer says which."""
+    return bool(_YES_NO.match(question) and options(question))
 
 
 def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Question:
