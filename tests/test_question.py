@@ -10,7 +10,7 @@ from labchat.chunking import Chunk
 from labchat.compare import value
 from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, sentences, unknown_names
 from labchat.fitted import FittedModels
-from labchat.question import Vocabulary, analyse, options, parts
+from labchat.question import Vocabulary, analyse, asks_for_many, options, parts
 from labchat.spans import has_span, other_version, short_answer, variants
 
 CHUNKS = [
@@ -78,6 +78,14 @@ def test_a_two_part_question_is_split_and_a_comparison_has_two_sides() -> None:
     assert options("Did Beetle 2.0 come out earlier than Zeta-7?") == ["Beetle 2.0", "Zeta-7"]
     assert options("Does Beetle-2 have more experts than Zeta-7?") == ["Beetle-2", "Zeta-7"]
     assert options("Is the default timeout longer than five seconds?") == []  # no two names
+
+
+@pytest.mark.parametrize(("asked", "many"), [
+    ("What are Hexapod AI's strengths?", True), ("Which weaknesses does Hexapod AI have?", True),
+    ("Which two labs raised money?", True), ("What is Hexapod AI's strength?", False),
+    ("Which lab raised money?", False)])
+def test_a_question_in_the_plural_asks_for_a_list(asked: str, many: bool, vocabulary: Vocabulary) -> None:
+    assert asks_for_many(analyse(asked, vocabulary)) is many
 
 
 def test_a_comparison_weighs_amounts_in_words_and_plain_defaults_but_not_years() -> None:

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from labchat.compare import compare
-from labchat.evidence import Evidence, Passage
+from labchat.evidence import Evidence, Passage, stated
+from labchat.question import asks_for_many
 from labchat.quote import LEAD, MAX_ANSWER_CHARS, quote
+from labchat.retrieve import tokenize
 
 
 def extract_parts(found: list[Evidence], limit: int) -> tuple[str, list[Passage]]:
@@ -59,7 +61,7 @@ def compose(evidence: Evidence) -> str:
     list question whose best passage is an item of a list is answered with the items found (`_items`), unless
     it asks for one place in the list ("the first advantage")."""
     asked = evidence.question
-    clause, items = _items(evidence) if asked.answer_type == "list" and not asked.ordinal else ("", [])
+    clause, items = _items(evidence) if asks_for_many(asked) and not asked.ordinal else ("", [])
     if len(items) > 1:
         head = f"{LEAD} {clause}"
         room = (MAX_ANSWER_CHARS - len(head)) // len(items) - 8
@@ -87,4 +89,8 @@ def _items(evidence: Evidence) -> tuple[str, list[Passage]]:
             clause = common[:cut + 1]
     if not clause:
         return "", []
-    return clause, [p for p in evidence.passages if p.text.startswith(clause)][:MAX_ITEMS]
+    # an item says what is asked as fully as the best one does: asked for weaknesses, the ❌ items of a
+    # list that holds ✅ ones too
+    wanted = evidence.question.attribute & set(tokenize(stated(best.text)))
+    return clause, [p for p in evidence.passages
+                    if p.text.startswith(clause) and wanted <= set(tokenize(stated(p.text)))][:MAX_ITEMS]

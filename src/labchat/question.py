@@ -226,6 +226,17 @@ def options(question: str) -> list[str]:
     return found if all(found) and not all(re.fullmatch(r"[\d\s.,]+", o) for o in found) else []
 
 
+_MANY = re.compile(r"^\s*(?:what|which)\s+(?:are|were)\b|^\s*(?:what|which)\s+(?:\w+\s+)?\w+s\s+"
+                   r"(?:do|does|did|are|were|have|has|had)\b", re.IGNORECASE)
+"""A question for several things without saying "list": "What are its strengths?", "Which weaknesses does
+it have?"."""
+
+
+def asks_for_many(question: Question) -> bool:
+    """Whether the answer is a list: asked as one ("list", "which three"), or for things in the plural."""
+    return question.answer_type == "list" or bool(_MANY.match(question.text))
+
+
 def yes_or_no(question: str) -> bool:
     """Whether a comparison is asked as yes or no ("Was X released before Y?"): its answer says which."""
     return bool(_YES_NO.match(question) and options(question))
