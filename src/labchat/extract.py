@@ -58,8 +58,9 @@ MAX_ITEMS = 4
 
 def compose(evidence: Evidence) -> str:
     """"**$691M**. From the documents: “Raised $691M Series B funding …” [1]", within MAX_ANSWER_CHARS; a
-    list question whose best passage is an item of a list is answered with the items found (`_items`), unless
-    it asks for one place in the list ("the first advantage")."""
+    question for several things ("list ...", "What are its strengths?") whose best passage is an item of a
+    list is answered with the items found (`_items`), unless it asks for one place in the list ("the first
+    advantage")."""
     asked = evidence.question
     clause, items = _items(evidence) if asks_for_many(asked) and not asked.ordinal else ("", [])
     if len(items) > 1:
