@@ -199,7 +199,7 @@ _LEADING_OPTIONS = re.compile(
     r"\s+(?P<other>[^,:?]+?)\s*[:,\u2013\u2014]\s*(?:which|who)\b", re.IGNORECASE)
 """The options put before the question: "Basic or Digest: which scheme costs a round-trip?", "X vs Y: which
 ...?", "Between X and Y, which ...?"."""
-_ORDERING = (r"(?:(?:\w+er|more|less|fewer)\s+(?:\w+\s+)?than|before|after)")
+_ORDERING = r"(?:(?:\w+er|more|less|fewer)\s+(?:\w+\s+)?than|before|after)"
 _YES_NO = re.compile(rf"^\s*(?:is|was|were|are|did|does|do|has|had)\s+(?P<a>[^,?]+?)\s+(?:\w+\s+){{0,2}}"
                      rf"{_ORDERING}\s+(?P<other>[^,?]+?)\s*\?*\s*$", re.IGNORECASE)
 """A comparison asked as yes or no: "Was Beetle-2 released before Zeta-7?", "Is Beetle-2 larger than

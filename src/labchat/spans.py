@@ -20,8 +20,9 @@ NUMBER = re.compile(r"(?:[$\u00a5\u20ac\u00a3]\s?)?(?<![\w.\-:/#])\d+(?:[.,]\d+)
                     r"(?:\s+of\s+(?:thousands|millions|billions))?)\b"
                     r"|\b(?i:(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
                     r"forty|fifty|sixty|a dozen|a hundred)(?:-[a-z]+)?(?:\s+[a-z]+)?)\b")
-"""An amount: not the digits of a name (Baichuan4, Step-2); in words, whole ("hundreds of millions", "five
-seconds": "one" is left out, being more often a pronoun than an amount)."""
+"""An amount: not the digits of a name (Baichuan4, Step-2) or of a reference ("arXiv:2412.15270", "#42");
+in words, whole ("hundreds of millions", "five seconds": "one" is left out, being more often a pronoun
+than an amount)."""
 NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
 """A capitalised name (Wang Xiaochuan, Hunyuan-Large): what a who/which answer holds, and a fact to check."""
 _URL = re.compile(r"(?:https?://|www\.)\S+")
