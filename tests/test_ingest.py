@@ -254,6 +254,16 @@ def test_each_item_of_a_list_is_a_candidate_with_the_clause_that_introduces_it(s
     assert not any(s.endswith(lead) for s in found)  # the paragraph's own copy of it is gone
 
 
+def test_an_items_later_sentences_keep_what_the_item_defines() -> None:
+    """API docs: "`max_hops` - The most hops. Defaults to 30." -- the default is max_hops's, so the second
+    sentence says so, under the list's label too."""
+    text = ("The following arguments are supported:\n\n"
+            "* `max_hops` - The most hops a request takes. Defaults to 30.")
+    found = [s for s, _ in sentences(Chunk("api.md", "Limits", text))]
+    assert found == ["The following arguments are supported: max_hops - The most hops a request takes.",
+                     "The following arguments are supported: max_hops - Defaults to 30."]
+
+
 def test_a_sentence_that_points_back_is_one_candidate_with_the_sentence_it_points_to() -> None:
     text = ("There are four kinds of timeout. These are **connect**,\n**read**, **write** and **pool** "
             "timeouts.\n\nThis is the end of it. Hexapod raised money.")

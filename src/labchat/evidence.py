@@ -39,6 +39,8 @@ _TYPED = re.compile(r"[A-Za-z0-9]+(?:[./\-][A-Za-z0-9]+)*")
 _IDENTIFIER = re.compile(r"\b[A-Za-z]\w+(?:\.[A-Za-z_]\w+)+|\b\w+_\w+")
 """A name from code: words joined by underscores or dots between letters."""
 _NUMBERED = re.compile(r"\s*(\d+)")
+_TERM = re.compile(r"[^.!?:]{1,40}?(?:\s[-\u2013\u2014]\s|:\s)")
+"""What a list item defines, before a dash or a colon: "max_age - ", "Funding: "."""
 
 SENTENCE_FEATURES = (
     "retrieval", "dense", "subject_sentence", "subject_context", "subject_chunk",
@@ -133,7 +135,13 @@ def sentences(chunk: Chunk) -> list[tuple[str, int]]:
         if line.endswith(":") and len(said := lead(text)) <= MAX_LEAD:
             leads.append((indent, said))
             intros.add(said)
-        out += [(s, place) for s in _referents(_SENTENCE_END.split(line))]
+        parts = _referents(_SENTENCE_END.split(line))
+        if item and len(parts) > 1:
+            # an item's later sentences are about what it opens with: "max_age - Session expiry time in
+            # seconds. Defaults to 2 weeks." says "max_age - Defaults to 2 weeks", under the same label
+            opening = line[:len(line) - len(text)] + (term.group() if (term := _TERM.match(text)) else "")
+            parts = [parts[0], *(f"{opening}{p}" for p in parts[1:])]
+        out += [(s, place) for s in parts]
     return [(_unled(s, intros), place) for s, place in out if s not in led]
 
 
