@@ -204,12 +204,18 @@ def test_a_person_shown_as_the_answer_is_every_word_a_name() -> None:
                         lambda w: names(w.lower())) == "Kai-Fu Lee"
 
 
-def test_an_amount_in_words_is_an_amount_at_the_start_of_a_line_too_and_whole() -> None:
-    said = "Major Growth: Hundreds of millions users"
-    assert has_span(said, "number", "How many users?")
-    assert short_answer("number", "How many users?", frozenset({"user"}), said, str.istitle) == \
-        "Hundreds of millions"
-    assert not has_span("Major Growth: many users", "number", "How many users?")
+@pytest.mark.parametrize(("said", "asked", "attribute", "amount", "no_amount"), [
+    # at the start of a line too, and whole
+    ("Major Growth: Hundreds of millions users", "How many users?", "user", "Hundreds of millions",
+     "Major Growth: many users"),
+    # in small number words, but "one" is no amount
+    ("The default timeout for network inactivity is five seconds.", "How long does it wait?", "wait",
+     "five seconds", "It is one of the best.")])
+def test_an_amount_in_words_is_an_amount(said: str, asked: str, attribute: str, amount: str,
+                                         no_amount: str) -> None:
+    assert has_span(said, "number", asked)
+    assert short_answer("number", asked, frozenset({attribute}), said, str.istitle) == amount
+    assert not has_span(no_amount, "number", asked)
 
 
 def test_a_why_question_is_answered_by_a_cause_a_how_question_by_a_clause() -> None:
@@ -219,14 +225,6 @@ def test_a_why_question_is_answered_by_a_cause_a_how_question_by_a_clause() -> N
     assert has_span(cause, "reason", "Why doesn't it follow redirects?")
     assert has_span("它默认不跟随重定向,因为这会隐藏网络调用。", "reason", "为什么它不跟随重定向?")
     assert has_span(restated, "reason", "How does it handle redirects?")
-
-
-def test_an_amount_in_small_number_words_is_an_amount_but_one_is_not() -> None:
-    said = "The default timeout for network inactivity is five seconds."
-    assert has_span(said, "number", "How long does it wait?")
-    assert short_answer("number", "How long does it wait?", frozenset({"wait"}), said, str.istitle) == \
-        "five seconds"
-    assert not has_span("It is one of the best.", "number", "How many models?")
 
 
 def test_the_pieces_of_a_code_name_are_not_names() -> None:
