@@ -145,6 +145,23 @@ def test_a_question_for_an_amount_no_passage_holds_is_refused(tmp_path: Path, pi
     assert _run(zeta, "How many engineers does the Zeta lab employ?").answer.abstained
 
 
+def test_a_question_for_a_place_is_answered_by_a_place_or_refused(tmp_path: Path, pipeline: Pipeline) -> None:
+    """"Where is it headquartered?" is answered by where the documents put the lab, and refused for a lab
+    whose documents name its founder but no place: a founder's name is no place."""
+    corpus = tmp_path / "labs-corpus"
+    corpus.mkdir()
+    (corpus / "zeta.md").write_text("# The Zeta lab\n\nThe Zeta lab was founded by Ada Quill in March 2031. "
+                                    "Its engineers build walking robots.\n", encoding="utf-8")
+    (corpus / "beetle.md").write_text("# The Beetle lab\n\nThe Beetle lab was founded by Omar Finch. "
+                                      "Headquartered in Reykjavik, Iceland, it builds flying robots.\n",
+                                      encoding="utf-8")
+    labs = Pipeline(Settings(corpus_dir=corpus, index_dir=tmp_path / "labs-index"), generator=None,
+                    embedder=pipeline.embedder)
+    answer = _run(labs, "Where is the Beetle lab headquartered?").answer
+    assert answer.text.startswith("**Reykjavik, Iceland**"), _shown(answer)
+    assert _run(labs, "Where is the Zeta lab based?").answer.abstained
+
+
 @pytest.mark.parametrize(("question", "mark", "not_mark"), [
     ("What weaknesses do the well-funded startups have?", "\u274c", "\u2705"),
     ("What strengths do the tech giants have?", "\u2705", "\u274c")])

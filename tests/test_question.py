@@ -36,6 +36,9 @@ def vocabulary() -> Vocabulary:
     ("What context length does Beetle-2 handle?", "number"),
     ("Who founded Hexapod AI?", "person"),
     ("Where is Hexapod AI based?", "place"),
+    ("Where is Hexapod AI's head office?", "place"),
+    ("In which city does Hexapod AI build robots?", "place"),
+    ("Where do the certificates Beetle-2 trusts come from?", "other"),  # a source, not a place
     ("Why did Hexapod AI raise money?", "reason"),
     ("Which was released first, Beetle-2 or Zeta-7?", "compare"),
     ("What does Beetle-2 do?", "other"),
@@ -202,6 +205,16 @@ def test_a_person_shown_as_the_answer_is_every_word_a_name() -> None:
         == "Wang Xiaochuan"
     assert short_answer("person", "Who founded it?", frozenset({"found"}), "Founded by Kai-Fu Lee.",
                         lambda w: names(w.lower())) == "Kai-Fu Lee"
+
+
+@pytest.mark.parametrize(("said", "place"), [
+    ("Headquartered in Xuhui, Shanghai, the lab builds robots.", "Xuhui, Shanghai"),
+    ("In Hangzhou, Hexapod AI is a standout.", "Hangzhou"),  # not "Hangzhou, Hexapod AI"
+    ("Hexapod AI (Shenzhen): strong in long context", "Shenzhen"),
+    ("Founded by Kai-Fu Lee in March 2031 with backers (Microsoft, Google veterans)", None)])
+def test_a_place_is_a_name_where_something_is(said: str, place: str | None) -> None:
+    """A month after "in", a person, or names listed in brackets are no place."""
+    assert short_answer("place", "Where is it based?", frozenset({"base"}), said, str.istitle) == place
 
 
 @pytest.mark.parametrize(("said", "asked", "attribute", "amount", "no_amount"), [

@@ -46,7 +46,8 @@ _TYPE_PATTERNS = [
     ("number", r"\bhow (many|much|large|big|long|old|fast|high)\b|\bwhat (size|percentage|share|number)\b"
                r"|\b(number of|amount)\b|^\s*what\s+(\w+\s+)?(length|size|count|price|cost|valuation)\b"),
     ("person", r"^\s*(who|whom|whose)\b|\bwho\b"),
-    ("place", r"^\s*where\b|\bwhich (city|country|province|region)\b|\bheadquarter"),
+    ("place", r"^\s*where\b.*\b(based|located|headquartered|situated|headquarters|offices?|hq)\b"
+              r"|\bwhich (city|country|province|region)\b|\bheadquarter"),
     ("reason", r"^\s*(why|how (does|do|did|is|are|can|was|were))\b"),
     ("list", r"\bwhich (two|three|four|kinds|types)\b|\bwhat (two|three|four|kinds|types)\b|\blist\b"),
 ]
