@@ -19,6 +19,7 @@ CHUNKS = [
     Chunk("notes.md", "Hexapod AI > Models", "Its Beetle-2 handles a context length of 128K tokens."),
     Chunk("notes.md", "Hexapod AI > History", "It began as an academic spinoff."),
     Chunk("notes.md", "Hexapod AI > Models", "- Released: the open-source deep-dive notes\n- Holdings: none"),
+    Chunk("notes.md", "Hexapod AI > Models", "Beetle-2 pays attention to long documents."),
 ]
 
 
@@ -34,6 +35,10 @@ def vocabulary() -> Vocabulary:
     ("Hexapod AI raised money, but when did it raise its Series A?", "date"),
     ("How much did Hexapod AI raise?", "number"),
     ("What context length does Beetle-2 handle?", "number"),
+    ("What was Hexapod AI's revenue in 2031?", "number"),  # a quantity named, not asked "how much"
+    ("What is the market cap of Hexapod AI?", "number"),
+    ("What is the revenue model of Hexapod AI?", "other"),
+    ("What does the sales team of Hexapod AI do?", "other"),
     ("Who founded Hexapod AI?", "person"),
     ("Where is Hexapod AI based?", "place"),
     ("Where is Hexapod AI's head office?", "place"),
@@ -104,6 +109,7 @@ def test_a_comparison_weighs_amounts_in_words_and_plain_defaults_but_not_years()
     ("the deepdive notes", "the deep-dive notes"),
     ("how many ppl work there", "how many people work there"),
     ("what happened in 2032", "what happened in 2032"),  # a number is never 'corrected' to another
+    ("which school did they attend", "which school did they attend"),  # a word, not a slip for "attention"
 ])
 def test_casual_typing_is_mended_with_the_corpus_words(typed: str, meant: str,
                                                        vocabulary: Vocabulary) -> None:
@@ -211,7 +217,8 @@ def test_a_person_shown_as_the_answer_is_every_word_a_name() -> None:
     ("Headquartered in Xuhui, Shanghai, the lab builds robots.", "Xuhui, Shanghai"),
     ("In Hangzhou, Hexapod AI is a standout.", "Hangzhou"),  # not "Hangzhou, Hexapod AI"
     ("Hexapod AI (Shenzhen): strong in long context", "Shenzhen"),
-    ("Founded by Kai-Fu Lee in March 2031 with backers (Microsoft, Google veterans)", None)])
+    ("Founded by Kai-Fu Lee in March 2031 with backers (Microsoft, Google veterans)", None),
+    ("Led by experts in Chinese NLP and search, with experience at Microsoft, Google and Apple", None)])
 def test_a_place_is_a_name_where_something_is(said: str, place: str | None) -> None:
     """A month after "in", a person, or names listed in brackets are no place."""
     assert short_answer("place", "Where is it based?", frozenset({"base"}), said, str.istitle) == place

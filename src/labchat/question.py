@@ -37,6 +37,9 @@ unless the corpus writes the short form itself (`params=` in an API's docs)."""
 FUZZY_CUTOFF = 0.8
 """Similarity (1 - edits / length, a swap of two letters being one edit) a misspelt word of five letters or
 more needs to a corpus word to be replaced by it: one slip in five letters (tencnet -> tencent: 0.86)."""
+WORD_CUTOFF = 0.7
+"""Similarity the whole typed word needs to the corpus word replacing it, past its stem's: a slip changes a
+letter or two, not a word's ending ("attend" -> "attention": 0.67)."""
 
 _TYPE_PATTERNS = [
     ("compare", r"\b(which|who|whose)\b.*\b(first|earlier|later|longer|larger|bigger|more|higher|fewer|"
@@ -44,7 +47,10 @@ _TYPE_PATTERNS = [
     ("date", r"^\s*(when|(in\s+)?(what|which)\s+(year|month|date)|since when)\b"
              r"|\bwhen\s+(did|was|were|is|are|will|does|do|has|have|had)\b"),
     ("number", r"\bhow (many|much|large|big|long|old|fast|high)\b|\bwhat (size|percentage|share|number)\b"
-               r"|\b(number of|amount)\b|^\s*what\s+(\w+\s+)?(length|size|count|price|cost|valuation)\b"),
+               r"|\b(number of|amount)\b|^\s*what\s+(is\s+|was\s+|are\s+|were\s+)?"
+               r"((?!(do|does|did|can|could|should|will|would)\b)\S+\s+){0,2}?"
+               r"(length|size|count|price|cost|valuation|revenues?|market cap\w*|headcount|salary|profit|"
+               r"income|budget|population|turnover|sales)\b(?!\s+(model|strategy|source|stream|team)s?\b)"),
     ("person", r"^\s*(who|whom|whose)\b|\bwho\b"),
     ("place", r"^\s*where\b.*\b(based|located|headquartered|situated|headquarters|offices?|hq)\b"
               r"|\bwhich (city|country|province|region)\b|\bheadquarter"),
@@ -125,7 +131,11 @@ class Vocabulary:
                 return word
             best = process.extractOne(stems[0], self._stems, scorer=DamerauLevenshtein.normalized_similarity,
                                       score_cutoff=FUZZY_CUTOFF)
-            return self.lexicon.spellings[best[0]] if best else word
+            spelling = self.lexicon.spellings[best[0]] if best else word
+            # stems can be close where words are not: "attend" is no slip for "attention" (stems "attend",
+            # "attent"), while "foundd" is one for "founded" (two edits in seven letters)
+            close = DamerauLevenshtein.normalized_similarity(lower, spelling.lower()) >= WORD_CUTOFF
+            return spelling if close else word
 
         return self._compounds(RAW_WORD.sub(fix, text))
 

@@ -27,12 +27,15 @@ NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
 """A capitalised name (Wang Xiaochuan, Hunyuan-Large): what a who/which answer holds, and a fact to check."""
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b"
 _PLACE_NAME = r"[A-Z][\w\-]*[a-z](?:\s[A-Z][\w\-]*[a-z])*\b"
-PLACE = re.compile(rf"(?:(?<=\b[Ii]n )|(?<=\b[Aa]t ))(?!{_MONTH}|[A-Z]+\b){_PLACE_NAME}"
-                   rf"(?:,\s{_PLACE_NAME}(?=[,.;)]|$))?"  # "in Xuhui, Shanghai, the company ..."
+_PLACE_END = r"(?=[,.;:)\]]|\s*$|\s(?:in|and|or|since|with|for|to|where|which|at|on|from|during|until|as)\b)"
+PLACE = re.compile(rf"(?<=\b[Ii]n )(?!{_MONTH}|[A-Z]+\b){_PLACE_NAME}"
+                   rf"(?:,\s{_PLACE_NAME})?{_PLACE_END}"  # "in Xuhui, Shanghai, the company ..."
                    rf"|(?<=\()(?!{_MONTH})[A-Z][a-z]+(?:\s[A-Z][a-z]+)*(?=\))")
-"""A place: a name after "in" or "at" ("Headquartered in Xuhui, Shanghai", "In Hangzhou, ...") or alone in
-brackets after what is there ("Tencent (Shenzhen)"); not a month ("in March 2023") nor an acronym. Any
-capitalised word is too loose: "Kai-Fu Lee" is no answer to where a company sits."""
+"""A place: a name after "in" ("Headquartered in Xuhui, Shanghai", "In Hangzhou, ...") that ends
+a phrase, or alone in brackets after what is there ("Tencent (Shenzhen)"); not a month ("in March 2023"),
+an acronym, or a word qualifying the next ("experts in Chinese NLP"). Not after "at" either: "experience
+at Microsoft" is a company. Any capitalised word is too loose: "Kai-Fu Lee" is no answer to where a company
+sits."""
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 """A web address: its digits ("%3A", "/issues/42") are no amount, though a path may date a page
 ("cnbc.com/2025/05/15/...")."""
