@@ -37,6 +37,8 @@ def vocabulary() -> Vocabulary:
     ("What context length does Beetle-2 handle?", "number"),
     ("What was Hexapod AI's revenue in 2031?", "number"),  # a quantity named, not asked "how much"
     ("What is the market cap of Hexapod AI?", "number"),
+    ("whats the valuation of hexapod ai", "number"),  # "what's", typed casually
+    ("Who's behind Hexapod AI?", "person"),
     ("What is the revenue model of Hexapod AI?", "other"),
     ("What does the sales team of Hexapod AI do?", "other"),
     ("Who founded Hexapod AI?", "person"),
@@ -211,6 +213,17 @@ def test_a_person_shown_as_the_answer_is_every_word_a_name() -> None:
         == "Wang Xiaochuan"
     assert short_answer("person", "Who founded it?", frozenset({"found"}), "Founded by Kai-Fu Lee.",
                         lambda w: names(w.lower())) == "Kai-Fu Lee"
+    # one-word names after "by" are who did it, ahead of a person named further off
+    backed = "Backed by Alibaba and Tencent, and known for an endorsement by a fan, Jensen Huang."
+    assert short_answer("person", "Who backs it?", frozenset({"back"}), backed, str.istitle) == \
+        "Alibaba and Tencent"
+
+
+def test_a_count_of_the_thing_asked_for_is_the_amount() -> None:
+    """"How many foundation models": the count before "foundation models", not "trillion" nearby."""
+    said = "The lab released 11 foundation models in its first year, including a trillion-parameter model"
+    assert short_answer("number", "How many foundation models did it release?",
+                        frozenset({"foundat", "model", "releas"}), said, str.istitle) == "11"
 
 
 @pytest.mark.parametrize(("said", "place"), [

@@ -61,6 +61,7 @@ VOLATILE = frozenset(
     "today now current currently latest newest recent recently tomorrow yesterday live real-time tonight "
     "upcoming next".split())
 """Words asking for what changes after any document was written: documents cannot hold today's price."""
+_CONTRACTION = re.compile(r"\b(what|who|where|when|how)(?:'|\u2019)?s\b")
 _RELATIVE_TIME = re.compile(r"\b(?:last|this|past|coming)\s+(?:year|quarter|month|week)\b|\bso far\b")
 """Time counted from the day of asking ("its revenue last year"): no document knows when that is."""
 _ASIDE = re.compile(r"^\s*(?:besides|apart from|aside from|other than|except(?: for)?|in addition to)"
@@ -258,8 +259,9 @@ def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Que
     # what is asked is the first question: a follow-up's query adds the turn it refers to after it
     # ("What is that executive's name? Who leads that work?" asks for a name, not a person)
     first = re.split(r"(?<=[?\uff1f])\s+", text, maxsplit=1)[0]
+    asked = _CONTRACTION.sub(r"\1 is", first.lower())  # "what's" asks as "what is" does
     answer_type = "compare" if options(first) else next(
-        (name for name, pattern in _TYPE_PATTERNS if re.search(pattern, first.lower())), "other")
+        (name for name, pattern in _TYPE_PATTERNS if re.search(pattern, asked)), "other")
     tokens = set(tokenize(text))
     words = [*RAW_WORD.findall(text), *_CJK.findall(text)]
     # a word typed in lower case is a name only if the corpus nearly always capitalises it ("deepseek"),

@@ -36,6 +36,8 @@ a phrase, or alone in brackets after what is there ("Tencent (Shenzhen)"); not a
 an acronym, or a word qualifying the next ("experts in Chinese NLP"). Not after "at" either: "experience
 at Microsoft" is a company. Any capitalised word is too loose: "Kai-Fu Lee" is no answer to where a company
 sits."""
+_AGENT = re.compile(rf"(?<=\bby ){NAME.pattern}(?:(?:,\s+|,?\s+and\s+){NAME.pattern})*")
+"""Who did it, named after "by": "Backed by Alibaba and Tencent", "founded by Jiang Daxin"."""
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 """A web address: its digits ("%3A", "/issues/42") are no amount, though a path may date a page
 ("cnbc.com/2025/05/15/...")."""
@@ -97,14 +99,16 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
                  is_name: Callable[[str], bool]) -> str | None:
     """The span of the asked-for type in `text` nearest the question's attribute words ("$691M",
     "Wang Xiaochuan", "Nov 2023"); None for a reason, a list or a "what" (the passage's words answer those),
-    or when `text` holds no such span. A person is two capitalised words or more, each a name."""
+    or when `text` holds no such span. A person is two capitalised words or more, or names after "by"
+    ("Backed by Alibaba and Tencent"), each word a name."""
     if answer_type not in ("date", "number", "person", "place"):
         return None
     text = text.split(": ", 1)[1] if " | " in text else text  # a table row, not its header
     if answer_type == "person":
         # every word a name the corpus writes: "Deep Learning Research Labs" has the shape of a person, but
         # the corpus writes "learning" and "labs" in lower case too
-        people = [m for m in _PERSON.finditer(text) if all(map(is_name, m.group().split()))]
+        people = [m for m in (*_PERSON.finditer(text), *_AGENT.finditer(text))
+                  if all(map(is_name, re.findall(r"[\w\-.]+", m.group().replace(" and ", " "))))]
         found = _new(people, "person", question, None)  # each word is a name already
     else:
         found = spans(text, answer_type, question, is_name)
@@ -112,8 +116,11 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     found = [m for m in found if not set(tokenize(m.group())) <= asked]
     if not found:
         return None
-    if answer_type == "number":  # an amount with its unit says more than a bare count beside it
-        found = [m for m in found if not m.group().strip().isdigit()] or found
+    if answer_type == "number":  # an amount with its unit says more than a bare count beside it, unless
+        # the count's unit is what is asked ("11 foundation models" for "how many foundation models")
+        counted = [m for m in found if set(tokenize(text[m.end():].split(None, 1)[0] if text[m.end():].strip()
+                                                    else "")) & attribute]
+        found = counted or [m for m in found if not m.group().strip().isdigit()] or found
     anchors = [word.start() for word in re.finditer(r"[\w\-.]+", text)
                if set(tokenize(word.group())) & attribute]
     if not anchors:
