@@ -11,7 +11,8 @@ import pytest
 from labchat.conversation import contextualize
 
 NAMES = set("Baichuan Wang Xiaochuan Kai-Fu Lee Zhipu Baidu ERNIE Step-1 Step-2 StepFun SenseTime Alibaba "
-            "Tencent Yi 34B dots.llm1 Qwen DeepSeek Rednote Efficient Operators VL Max".split())
+            "GPUs CFO Hunyuan Tencent Yi 34B dots.llm1 Qwen DeepSeek Rednote Efficient Operators VL "
+            "Max".split())
 ABSTAIN = "The documents do not cover this."
 KINDS = [{"logic", "creativity", "maths"}, {"tech giants", "well-funded startups", "efficient operators"},
          {"first", "fourth", "fifth"}, {"social data", "gaming business", "cloud"},
@@ -189,3 +190,21 @@ def test_a_general_noun_after_the_refers_to_the_subject_and_gives_it_its_place()
         "What does Efficient Operators")
     assert resolve("What does a group of labs lack in size?", operators) == \
         "What does a group of labs lack in size?"
+    # short as it is, "Who backs the company?" points at the subject, not at the whole previous question
+    founded = ("Who founded Baichuan?", "**Wang Xiaochuan**. From the documents: “Founded by him” [1]")
+    assert resolve("Who backs the company?", ("When was Baichuan founded?", "April 2023 [1]")) == \
+        "Who backs Baichuan?"
+    assert resolve("How much has the company raised?", founded) == "How much has Baichuan raised?"
+
+
+@pytest.mark.parametrize("question", ["How many GPUs did it build?", "Who is its CFO?"])
+def test_a_name_asked_for_beside_a_pronoun_is_no_subject(question: str) -> None:
+    """"GPUs" is what is counted and "CFO" what "its" has: the question is still about the last subject."""
+    announced = ("When did Tencent announce Hunyuan?", "**Sep 2023**. From the documents: “...” [1]")
+    assert resolve(question, announced) == f"{question} Tencent Hunyuan"
+
+
+def test_he_or_she_is_the_person_a_who_question_was_answered_with() -> None:
+    founded = ("Who founded Baichuan?", "**Wang Xiaochuan**. From the documents: “Founded by him” [1]")
+    assert resolve("What did he do before?", founded) == "What did he do before? Wang Xiaochuan Baichuan"
+    assert resolve("When was it founded?", founded) == "When was it founded? Baichuan"

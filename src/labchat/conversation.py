@@ -70,6 +70,14 @@ _WHICH = re.compile(r"\s*(?:which|who)\b", re.IGNORECASE)
 """A question asking to name something: its answer's name becomes what the conversation is about."""
 _IT = re.compile(r"\b(?:it|its|th(?:at|is|e) one)\b|[它其]", re.IGNORECASE)
 """What refers to the one thing an answer named ("What is that one for?"), not to a group ("that series")."""
+_PERSONAL = re.compile(r"\b(?:he|him|his|she|her)\b|[他她]", re.IGNORECASE)
+"""What refers to a person: after "Who founded X?", the person the answer named, not X."""
+_ASKED_FOR = re.compile(r"^\s*(?:how\s+(?:many|much)|what|which)\s+([\w.\-]+)(?=\s+(?:did|does|do|is|are|was|"
+                        r"were|has|have|had|can|could|will|would)\b)", re.IGNORECASE)
+"""The thing a question asks to count or name ("How many GPUs did it build?"): a name there is what is
+asked, not whom the question is about (but "Which Qwen model ..." is about Qwen)."""
+_OWNED = re.compile(r"\b(?:its|their|his|her)\s+([\w.\-]+)", re.IGNORECASE)
+"""What a possessive gives its referent ("its CFO"): an attribute, not a name the question is about."""
 _POSSESSIVES = frozenset("its their his her".split())
 _OWNER = re.compile(r"[\w.\-]+['\u2019]s\s+$")
 """A possessive just before the phrase an ellipsis replaces ("WeChat's " of "WeChat's social data")."""
@@ -93,10 +101,13 @@ def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Ca
         thread.previous = thread.resolve(asked)
         thread.asked.append(asked)
         said = "" if abstained(answer) else _CITATION.sub(" ", answer)
-        named, answered = _names(thread.previous, is_name), _names(said, is_name)
+        named, answered = _about(thread.previous, is_name), _names(said, is_name)
         # "Which one in the series is light?" "SenseNova V6 Omni": "it" is now Omni, "the series" still V6
         thread.specific = [n for n in answered if any(len(n) > len(a) and a.casefold() in n.casefold()
                                                       for a in named)][:1] if _WHICH.match(asked) else []
+        # "Who founded Baichuan?" "Wang Xiaochuan ...": "he" is now Wang Xiaochuan
+        people = [n for n in answered if len(n.split()) > 1 and n not in named]
+        thread.person = people[:1] if re.match(r"\s*who\b", asked, re.I) else thread.person
         thread.subject = named or answered or thread.subject
         thread.items = _items(said, is_name) or thread.items
     return thread.resolve(question)
@@ -116,6 +127,8 @@ class _Thread:
     """The latest question, as resolved."""
     asked: list[str] = field(default_factory=list)
     """The questions so far, as asked."""
+    person: list[str] = field(default_factory=list)
+    """The person the latest answer to a who-question named, for "he" and "she"."""
     specific: list[str] = field(default_factory=list)
     """The name the latest answer gave to a which/who question, when it makes the subject more specific."""
     slot: str = ""
@@ -138,13 +151,18 @@ class _Thread:
                 return replaced
         # a capitalised word after the first names something, though the corpus may not know it (any more)
         names = names or [m.group() for m in _CAPITALISED.finditer(question.strip()) if m.start() > 0]
+        if _PRONOUN.search(question):  # "How many GPUs did it build?", "Who is its CFO?": about "it"
+            names = [n for n in names if n not in _asked_for(question)]
         short = len(_TOKEN.findall(question)) <= _SHORT
-        if short and not names and previous and not _PRONOUN.search(question):
+        if short and not names and previous and not (_PRONOUN.search(question) or _DEFINITE.search(question)):
             return f"{_asked(question)} {previous}"  # a fragment ("Over what span?") asks of the last one
         refers = short or any(p.search(question) for p in (_PRONOUN, _ELLIPSIS, _DEFINITE))
         if names or not self.subject or not refers:
             return question
-        subject = " ".join(self.specific if self.specific and _IT.search(question) else self.subject)
+        # "he" is the person, still of the subject: "What did he do before?" asks of the founder at Baichuan
+        people = dict.fromkeys([*self.person, *self.subject]) if _PERSONAL.search(question) else {}
+        subject = " ".join(people if self.person and people
+                           else self.specific if self.specific and _IT.search(question) else self.subject)
         stand_in = _STAND_IN.search(question)
         if stand_in:
             return f"{question[:stand_in.start()]}{subject}{question[stand_in.end():]}"
@@ -210,6 +228,18 @@ def _names(text: str, is_name: Callable[[str], bool]) -> list[str]:
     found = list(dict.fromkeys(names))
     # a name inside a longer one found too is said by it ("Baidu" and "ERNIE" by "Baidu ERNIE")
     return [n for n in found if not any(n != m and f" {n} " in f" {m} " for m in found)]
+
+
+def _asked_for(question: str) -> set[str]:
+    """The words naming what `question` asks to count or name, or what a possessive gives ("GPUs" in "How
+    many GPUs did it build?", "CFO" in "Who is its CFO?"): an attribute, not whom it is about."""
+    return {m.group(1) for m in (_ASKED_FOR.match(question), *_OWNED.finditer(question)) if m}
+
+
+def _about(question: str, is_name: Callable[[str], bool]) -> list[str]:
+    """The names of `question` but those it asks for (`_asked_for`): whom or what it is about."""
+    asked = _asked_for(question)
+    return [n for n in _names(question, is_name) if n not in asked]
 
 
 def _swap(previous: str, names: list[str], is_name: Callable[[str], bool]) -> str:
