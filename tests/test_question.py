@@ -45,6 +45,8 @@ def vocabulary() -> Vocabulary:
     ("Where is Hexapod AI based?", "place"),
     ("Where is Hexapod AI's head office?", "place"),
     ("In which city does Hexapod AI build robots?", "place"),
+    ("Where was Beetle-2 announced?", "place"),  # where an event took place
+    ("Where was that?", "place"),
     ("Where do the certificates Beetle-2 trusts come from?", "other"),  # a source, not a place
     ("Why did Hexapod AI raise money?", "reason"),
     ("Which was released first, Beetle-2 or Zeta-7?", "compare"),

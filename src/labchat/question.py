@@ -53,6 +53,8 @@ _TYPE_PATTERNS = [
                r"income|budget|population|turnover|sales)\b(?!\s+(model|strategy|source|stream|team)s?\b)"),
     ("person", r"^\s*(who|whom|whose)\b|\bwho\b"),
     ("place", r"^\s*where\b.*\b(based|located|headquartered|situated|headquarters|offices?|hq)\b"
+              r"|^\s*where\s+(is|was|are|were)\s+(that|it|this|they|these|those)\b"
+              r"|^\s*where\s+(did|was|were)\b.*\b(announc|launch|found|held|hold|unveil|open|born|establish)"
               r"|\bwhich (city|country|province|region)\b|\bheadquarter"),
     ("reason", r"^\s*(why|how (does|do|did|is|are|can|was|were))\b"),
     ("list", r"\bwhich (two|three|four|kinds|types)\b|\bwhat (two|three|four|kinds|types)\b|\blist\b"),
