@@ -221,6 +221,13 @@ def test_a_person_shown_as_the_answer_is_every_word_a_name() -> None:
         "Alibaba and Tencent"
 
 
+def test_a_model_or_a_month_is_no_person() -> None:
+    """A table row naming a model and a release month holds no one to answer "who"."""
+    row = "Release Date Dec 2031 Model Beetle4-Finance Key Features finance domain"
+    assert not has_span(row, "person", "Who is its finance chief?", lambda w: w in {"Dec", "Beetle4-Finance"})
+    assert has_span("Led by Ada Quill", "person", "Who leads it?", lambda w: w in {"Ada", "Quill"})
+
+
 def test_a_count_of_the_thing_asked_for_is_the_amount() -> None:
     """"How many foundation models": the count before "foundation models", not "trillion" nearby."""
     said = "The lab released 11 foundation models in its first year, including a trillion-parameter model"

@@ -75,11 +75,15 @@ def _new(found: list[re.Match[str]], answer_type: str, question: str,
          is_name: Callable[[str], bool] | None) -> list[re.Match[str]]:
     """The spans the question does not already say. A year is not an amount (though a comparison may
     weigh years); given `is_name`, a name needs a word the corpus writes as a name, so "Training Data:"
-    does not answer "who"."""
+    does not answer "who", and a person is no versioned name ("Baichuan4-Finance") nor named by a month
+    alone ("Release Date Dec")."""
     asked, named = question.lower(), _KIND[answer_type] == "name" and is_name is not None
+    person = answer_type == "person"
     return [m for m in found if (value := m.group().strip()).lower() not in asked
             and (answer_type != "number" or not _YEAR.fullmatch(value))
-            and (not named or any(map(is_name, re.findall(r"[\w\-.]+", value))))]
+            and not (person and version_matches(value))
+            and (not named or any(is_name(w) for w in re.findall(r"[\w\-.]+", value)
+                                  if not (person and re.fullmatch(_MONTH, w))))]
 
 
 def has_span(text: str, answer_type: str, question: str,
