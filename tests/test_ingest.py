@@ -254,13 +254,20 @@ def test_each_item_of_a_list_is_a_candidate_with_the_clause_that_introduces_it(s
     assert not any(s.endswith(lead) for s in found)  # the paragraph's own copy of it is gone
 
 
-def test_an_items_later_sentences_keep_what_the_item_defines() -> None:
-    """API docs: "`max_hops` - The most hops. Defaults to 30." -- the default is max_hops's, so the second
-    sentence says so, under the list's label too."""
-    text = ("The following arguments are supported:\n\n"
-            "* `max_hops` - The most hops a request takes. Defaults to 30.")
-    found = [s for s, _ in sentences(Chunk("api.md", "Limits", text))]
+def test_a_short_item_is_one_candidate_a_long_items_later_sentences_keep_what_it_defines() -> None:
+    """API docs: "`max_hops` - The most hops. **Default:** *30*." is one fact, what it is with its default,
+    so one candidate. A long item is cut into its sentences, and "Defaults to 30." is max_hops's, so
+    that sentence says so, under the list's label too."""
+    label = "The following arguments are supported:"
+    short = f"{label}\n\n* `max_hops` - The most hops a request takes. **Default:** *30*."
+    found = [s for s, _ in sentences(Chunk("api.md", "Limits", short))]
+    assert found == [f"{label} max_hops - The most hops a request takes. Default: *30*."]
+    why = "Keep it low, because every hop costs a round-trip to a server that may be far away"
+    long = ("The following arguments are supported:\n\n"
+            f"* `max_hops` - The most hops a request takes. {why}, and {why}. Defaults to 30.")
+    found = [s for s, _ in sentences(Chunk("api.md", "Limits", long))]
     assert found == ["The following arguments are supported: max_hops - The most hops a request takes.",
+                     f"The following arguments are supported: max_hops - {why}, and {why}.",
                      "The following arguments are supported: max_hops - Defaults to 30."]
 
 

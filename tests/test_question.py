@@ -252,7 +252,10 @@ def test_a_place_is_a_name_where_something_is(said: str, place: str | None) -> N
      "Major Growth: many users"),
     # in small number words, but "one" is no amount
     ("The default timeout for network inactivity is five seconds.", "How long does it wait?", "wait",
-     "five seconds", "It is one of the best.")])
+     "five seconds", "It is one of the best."),
+    # a power of two is no year, a year is no amount
+    ("--backlog <int> - Default: *2048*.", "What is the default backlog size?", "backlog", "2048",
+     "Founded in 2031.")])
 def test_an_amount_in_words_is_an_amount(said: str, asked: str, attribute: str, amount: str,
                                          no_amount: str) -> None:
     assert has_span(said, "number", asked)

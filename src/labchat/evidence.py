@@ -42,6 +42,11 @@ _NUMBERED = re.compile(r"\s*(\d+)")
 _TERM = re.compile(r"[^.!?:]{1,40}?(?:\s[-\u2013\u2014]\s|:\s)")
 """What a list item defines, before a dash or a colon: "max_age - ", "Funding: "."""
 
+WHOLE_ITEM = 240
+"""A list item up to this long is one candidate, its sentences together: what it defines, what it does and
+its default are one answer, and quoted whole it fits an answer (`quote.MAX_ANSWER_CHARS`). A longer item
+is cut into its sentences, each keeping what the item opens with."""
+
 SENTENCE_FEATURES = (
     "retrieval", "dense", "subject_sentence", "subject_context", "subject_chunk",
     "attribute_sentence", "attribute_section", "type_span", "new_fact", "table_row", "label", "length",
@@ -136,7 +141,9 @@ def sentences(chunk: Chunk) -> list[tuple[str, int]]:
             leads.append((indent, said))
             intros.add(said)
         parts = _referents(_SENTENCE_END.split(line))
-        if item and len(parts) > 1:
+        if item and len(line) <= WHOLE_ITEM:  # "--port <int> - Bind to this port. Default: 8000." is one fact
+            parts = [line]
+        elif item and len(parts) > 1:
             # an item's later sentences are about what it opens with: "max_age - Session expiry time in
             # seconds. Defaults to 2 weeks." says "max_age - Defaults to 2 weeks", under the same label
             opening = line[:len(line) - len(text)] + (term.group() if (term := _TERM.match(text)) else "")

@@ -42,7 +42,8 @@ _URL = re.compile(r"(?:https?://|www\.)\S+")
 """A web address: its digits ("%3A", "/issues/42") are no amount, though a path may date a page
 ("cnbc.com/2025/05/15/...")."""
 _PERSON = re.compile(r"\b[A-Z][a-z]+(?:[\s\-][A-Z][a-z]+)+\b")
-_YEAR = re.compile(r"(?:19|20)\d{2}")
+_YEAR = re.compile(r"19\d{2}|20[0-3]\d")
+"""A year: up to the 2030s, so a power of two ("Default: 2048", "4096 tokens") stays an amount."""
 _VERSIONED = re.compile(r"\b([A-Za-z]+)(?:([-/]?)|( ))(\d+(?:\.\d+)*)(?![\d.]*\d)")
 """A name with a version: "Step-2", "HTTP/3", "V6", "Qwen2.5", "ERNIE 4.5" (written apart, the number has a
 dot or the name a capital, so "in 3 years" is no version)."""
