@@ -344,3 +344,16 @@ def test_a_large_file_read_as_a_stream_has_the_chunks_it_has_read_whole(tmp_path
     title = streamed.metadata["title"]
     assert "Chinese LLM Foundation Models" in title and streamed.metadata["author"] == "someone"
     assert list(chunk_lines("big.md", streamed.lines(), 300, title)) == chunk_file(whole, 300)
+
+
+def test_html_tags_in_markdown_are_layout_but_placeholders_and_code_stay(settings: Settings) -> None:
+    """A README's centred badges are no answer to anything; "--port <int>" and a template in a code block
+    are the docs' own words."""
+    body = ('# Beetle\n\n<p align="center">\n<a href="https://ci.example/beetle"><img src="https://ci.example/'
+            'badge.svg" alt="Test Suite"></a>\n</p>\n\n<!-- badges end -->\n'
+            "* `--port <int>` - Bind to this port. Beetle runs on <b>Python 3.12</b>.\n\n"
+            "```html\n<p>Hello</p>\n```\n")
+    text = "\n".join(chunk.text for chunk in chunk_file(_doc(body), settings.chunk_chars))
+    assert "<p" not in text.split("```")[0] and "<img" not in text and "<!--" not in text
+    assert "* `--port <int>` - Bind to this port. Beetle runs on Python 3.12." in text
+    assert "```html\n<p>Hello</p>\n```" in text

@@ -63,11 +63,27 @@ def chunk_lines(path: str, lines: Iterable[str], max_chars: int, title: str = ""
                 page: int | None = None) -> Iterator[Chunk]:
     """The chunks of a file's markdown lines, as they are read: a large file need not be held whole."""
     title = _clean_heading(title)
-    for parents, section_text in sections(lines):
+    for parents, section_text in sections(without_html(lines)):
         heading, body = _split_heading(section_text)
         names = [_clean_heading(h) for h in [*parents, *([heading] if heading else [])]]
         section = PATH_SEPARATOR.join(n for n in names if n and n != title) or title
         yield from (Chunk(path, section, piece, page) for piece in pack_blocks(body, max_chars))
+
+
+_HTML = re.compile(r"<!--.*?-->|</?(?:a|abbr|b|br|center|details|div|em|figcaption|figure|font|h[1-6]|hr|i|"
+                   r"iframe|img|li|ol|p|picture|section|small|source|span|strong|sub|summary|sup|table|tbody|"
+                   r"td|th|thead|tr|u|ul|video)\b[^>]*>", re.IGNORECASE)
+"""HTML tags in markdown (a README's centred logo and badges): layout, not words. Named, since docs write
+placeholders the same way ("--port <int>")."""
+
+
+def without_html(lines: Iterable[str]) -> Iterator[str]:
+    """Markdown lines without their HTML tags, except in code blocks, where a template's tags are its text."""
+    fenced = False
+    for line in lines:
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        yield line if fenced else _HTML.sub("", line)
 
 
 _HEADING = re.compile(r"^(#+)\s(.*)")
