@@ -214,6 +214,20 @@ def test_a_comparison_of_plain_defaults_or_of_options_named_first(tmp_path: Path
     assert costly.text.startswith("**token**"), _shown(costly)
 
 
+def test_a_comparison_of_amounts_of_different_kinds_names_no_winner(tmp_path: Path,
+                                                                    pipeline: Pipeline) -> None:
+    """Asked which is bigger, one model's 34B parameters and the other's 32K context are not weighed."""
+    corpus = tmp_path / "models-corpus"
+    corpus.mkdir()
+    (corpus / "models.md").write_text(
+        "# Models\n\n## Beetle-2\n\nBeetle-2 has 34B parameters and walks.\n\n"
+        "## Zeta-7\n\nZeta-7 variants: 8K and 32K context lengths.\n", encoding="utf-8")
+    models = Pipeline(Settings(corpus_dir=corpus, index_dir=tmp_path / "models-index"), generator=None,
+                      embedder=pipeline.embedder)
+    answer = _run(models, "Is Beetle-2 bigger than Zeta-7?").answer
+    assert not answer.text.startswith(("**Yes", "**No")), _shown(answer)
+
+
 @pytest.mark.parametrize(("question", "lead"), [
     ("Was SenseNova 5.0 released before ERNIE 4.0 Turbo?", "**Yes: SenseNova 5.0**"),
     ("Did ERNIE 4.0 Turbo come out earlier than SenseNova 5.0?", "**No: SenseNova 5.0**")])

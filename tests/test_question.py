@@ -104,6 +104,8 @@ def test_a_comparison_weighs_amounts_in_words_and_plain_defaults_but_not_years()
     assert value("2031: Beetle-2 ships as a trillion-parameter model", by_date=False) == (1e12,)
     assert value("Zeta-7: 389B total, 52B activated", by_date=False) == (389e9,)
     assert value("max_hops (Default 30), since 2031", by_date=False) == (30.0,)
+    # the amount of what is asked, when the passage says which is which
+    assert value("Features Zeta-7 (456B, 4M token context)", False, frozenset({"context"})) == (4e6,)
 
 
 @pytest.mark.parametrize(("typed", "meant"), [

@@ -32,6 +32,10 @@ _AMOUNT = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s?(?P<unit>[KMBT])\b"
 """An amount with its unit: "389B", "32K", "1.5 trillion", "a trillion-parameter model"."""
 _NUMBER = re.compile(r"(?<![\w./-])(?!(?:19|20)\d\d\b)(\d+(?:\.\d+)?)(?![\w./-])")
 """A plain number, not a year."""
+_SAME_KIND = 1e4
+"""Most times one amount can be another of its kind: two models' sizes (7B, 1T), two rounds ($50M, $1B) or
+two context lengths (8K, 2M) differ by less; "8K" context against "34B" parameters differ by more, and are
+no answer to "which is bigger"."""
 _UNITS = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12, "thousand": 1e3, "million": 1e6, "billion": 1e9,
           "trillion": 1e12}
 
@@ -43,14 +47,16 @@ class Side:
     value: tuple[float, ...] | None
 
 
-def value(text: str, by_date: bool) -> tuple[float, ...] | None:
-    """The earliest date (year, month) or the largest amount (389B, 32K) a passage states."""
+def value(text: str, by_date: bool, asked: frozenset[str] = frozenset()) -> tuple[float, ...] | None:
+    """The earliest date (year, month) or the largest amount (389B, 32K) a passage states; of the amounts
+    followed by a word of `asked` if any is ("456B, 4M token context" for the longer context: 4M)."""
     if by_date:
         dates = [(float(m["year"]), float(_MONTHS.index(m["month"].lower()[:3]) + 1) if m["month"] else 0.0)
                  for m in _DATE.finditer(text)]
         return min(dates) if dates else None
-    amounts = [float(m["value"] or m["count"] or 1) * _UNITS[(m["unit"] or m["word"]).lower()]
-               for m in _AMOUNT.finditer(text)]
+    found = list(_AMOUNT.finditer(text))
+    found = [m for m in found if set(tokenize(" ".join(text[m.end():].split()[:2]))) & asked] or found
+    amounts = [float(m["value"] or m["count"] or 1) * _UNITS[(m["unit"] or m["word"]).lower()] for m in found]
     # a setting's default is a plain number ("Defaults to 100"): read those when no amount has a unit
     amounts = amounts or [float(n) for n in _NUMBER.findall(text)]
     return (max(amounts),) if amounts else None
@@ -70,11 +76,13 @@ def compare(evidence: Evidence, find: Callable[[str], Evidence]) -> tuple[str, l
     sides = []
     for name in names:
         wanted = set(tokenize(name)) & subject or set(tokenize(name))
-        side = _side(name, wanted, f"{name} {asked}", find, by_date if ordered else None)
+        side = _side(name, wanted, f"{name} {asked}", find, by_date if ordered else None,
+                     evidence.question.attribute)
         if side is None:
             return None
         sides.append(side)
-    if ordered and all(s.value is not None for s in sides) and sides[0].value != sides[1].value:
+    if ordered and all(s.value is not None for s in sides) and sides[0].value != sides[1].value \
+            and (by_date or _comparable(sides[0].value[0], sides[1].value[0])):
         lowest = _LESS.search(question) or (by_date and _EARLIER.search(question))
         winner = min(sides, key=lambda s: s.value) if lowest else max(sides, key=lambda s: s.value)
     elif not ordered:
@@ -89,13 +97,18 @@ def compare(evidence: Evidence, find: Callable[[str], Evidence]) -> tuple[str, l
     return f"{lead} {quotes}", passages
 
 
+def _comparable(a: float, b: float) -> bool:
+    """Whether two amounts can be of one kind (`_SAME_KIND`)."""
+    return min(a, b) > 0 and max(a, b) / min(a, b) < _SAME_KIND
+
+
 def _side(name: str, wanted: set[str], query: str, find: Callable[[str], Evidence],
-          by_date: bool | None) -> Side | None:
+          by_date: bool | None, asked: frozenset[str]) -> Side | None:
     """The best passage naming the option (and stating a date or amount, when the comparison needs one)."""
     for passage in find(query).passages:
         if not wanted <= set(tokenize(f"{passage.section} {passage.text}")):
             continue
-        stated = value(passage.text, by_date) if by_date is not None else None
+        stated = value(passage.text, by_date, asked) if by_date is not None else None
         if by_date is None or stated is not None:
             return Side(name, passage, stated)
     return None
