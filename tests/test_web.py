@@ -459,7 +459,8 @@ def test_a_source_card_opens_its_document_at_the_passage_as_text(
     ask(page, "Who founded the Vexhall Guild?", turn=2)
     page.locator(f"{SOURCES} .lc-card.lc-cited").first.click()
     expect(document.locator("h2")).to_have_text("vexhall.md")
-    expect(mark).to_contain_text("founded by Orla Brightwater. <img src=x")
+    # an HTML layout tag is no text of the document (chunking takes it out); other markup shows as text
+    expect(mark).to_contain_text("founded by Orla Brightwater.")
     expect(document).to_contain_text("<script>window.__pwned=2</script>")
     assert document.locator(".lc-doc-body img, .lc-doc-body script").count() == 0
     assert page.evaluate("window.__pwned") is None
