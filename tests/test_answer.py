@@ -13,6 +13,7 @@ import questionsets
 
 from labchat import check
 from labchat.evaluate import _norm
+from labchat.evidence import SENTENCE_FEATURES
 from labchat.generate import Generator
 from labchat.pipeline import Answer, Pipeline
 from labchat.prompt import build_messages
@@ -315,3 +316,14 @@ def test_real_model_answers_are_checked_sentence_by_sentence(
         assert text.startswith(previous), f"shown text was taken back: {run.updates}"
         previous = text
     _facts_backed(run.answer)
+
+
+def test_a_line_that_is_mostly_a_link_is_marked_as_pointing_elsewhere(pipeline: Pipeline) -> None:
+    """A table of contents entry ("5. [Moonshot AI (Kimi)](#moonshot-ai-kimi)") says where something is
+    said, not what: the ranker sees how much of a candidate is a link's label."""
+    question, hits = pipeline.finder.search("What is Kimi?")
+    pairs, rows = pipeline.finder.picker.candidates(question, hits)
+    links = {text: row[SENTENCE_FEATURES.index("links")] for (_, text), row in zip(pairs, rows, strict=True)}
+    toc = next(text for text in links if text.endswith("(#moonshot-ai-kimi)"))
+    assert links[toc] > 0.8
+    assert all(value == 0 for text, value in links.items() if "](" not in text)

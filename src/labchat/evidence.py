@@ -50,7 +50,8 @@ is cut into its sentences, each keeping what the item opens with."""
 SENTENCE_FEATURES = (
     "retrieval", "dense", "subject_sentence", "subject_context", "subject_chunk",
     "attribute_sentence", "attribute_section", "type_span", "new_fact", "table_row", "label", "length",
-    "no_subject", "attribute_dense", "dense_gap", "list_place", "other_version", "aside", "both")
+    "no_subject", "attribute_dense", "dense_gap", "list_place", "other_version", "aside", "both",
+    "links")
 QUESTION_FEATURES = (
     "best", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
     "dense_best", "attribute_dense_best", "attribute_dense_max", "unknown", "volatile", "no_subject",
@@ -286,7 +287,10 @@ class EvidencePicker:
                 float(other_version(asked_versions, variants(text))),
                 self.share(question.aside, words) if question.aside else 0.0,
                 # about the subject and saying what is asked, at once: what a linear ranker cannot add up
-                self.share(question.subject, words | section) * self.share(question.attribute, words)])
+                self.share(question.subject, words | section) * self.share(question.attribute, words),
+                # a line that is mostly a link ("5. [Moonshot AI (Kimi)](#moonshot-ai-kimi)", "see: [x.md]")
+                # points to where something is said rather than saying it
+                sum(map(len, _LINK.findall(raw))) / max(len(_LINK.sub(r"\1", raw)), 1)])
         return pairs, np.array(rows, dtype=np.float64)
 
     def pick(self, question: Question, hits: list[Hit], limit: int, max_chars: int) -> Evidence:
