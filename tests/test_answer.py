@@ -327,3 +327,18 @@ def test_a_line_that_is_mostly_a_link_is_marked_as_pointing_elsewhere(pipeline: 
     toc = next(text for text in links if text.endswith("(#moonshot-ai-kimi)"))
     assert links[toc] > 0.8
     assert all(value == 0 for text, value in links.items() if "](" not in text)
+
+
+def test_a_why_question_is_answered_by_the_sentence_that_states_a_cause(tmp_path: Path,
+                                                                        pipeline: Pipeline) -> None:
+    """The sentence restating what is asked about ranks higher; the answer is the one giving the cause."""
+    corpus = tmp_path / "redirects-corpus"
+    corpus.mkdir()
+    (corpus / "redirects.md").write_text(
+        "# Beetle and redirects\n\nUnlike Zeta, Beetle does not follow redirects by default.\n\n"
+        "We differ in behaviour here because auto-redirects can hide needless network calls.\n\n"
+        "You can still follow redirects automatically, but you must ask for it.\n", encoding="utf-8")
+    redirects = Pipeline(Settings(corpus_dir=corpus, index_dir=tmp_path / "redirects-index"), generator=None,
+                         embedder=pipeline.embedder)
+    answer = _run(redirects, "Why doesn't Beetle follow redirects automatically like Zeta does?").answer
+    assert "because auto-redirects can hide needless network calls" in answer.text, _shown(answer)

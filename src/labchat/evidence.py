@@ -21,7 +21,7 @@ from labchat.embed import Embedder
 from labchat.fitted import FittedModels
 from labchat.question import Question, Vocabulary
 from labchat.retrieve import Hit, tokenize
-from labchat.spans import has_span, other_version, short_answer, variants, version_matches, versions
+from labchat.spans import asks_why, has_span, other_version, short_answer, variants, version_matches, versions
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;\u3002\uff01\uff1f])\s+(?=[A-Z0-9*\"\u3400-\u9fff])")
 _MARKUP = re.compile(r"\*\*|__|`")
@@ -300,10 +300,13 @@ class EvidencePicker:
         kept: list[int] = []
         used = 0
         order = np.argsort(-scores, kind="stable")
-        if question.answer_type in SPAN_TYPES and len(order):
+        if (question.answer_type in SPAN_TYPES or asks_why(question.text)) and len(order):
             # the answer to "how many" is the best sentence that holds an amount, ahead of better-scored ones
-            # that hold none ("Access to user feedback" for "How many users?"); they stay as context
+            # that hold none ("Access to user feedback" for "How many users?"), and the answer to "why" the
+            # best that states a cause of what is asked about (not of something else); they stay as context
             spans = rows[order, SENTENCE_FEATURES.index("type_span")] > 0
+            if asks_why(question.text) and question.subject:
+                spans &= rows[order, SENTENCE_FEATURES.index("subject_context")] > 0
             if spans.any():
                 first = int(np.argmax(spans))
                 order = np.r_[order[first], np.delete(order, first)]

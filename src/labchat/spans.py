@@ -87,6 +87,11 @@ def _new(found: list[re.Match[str]], answer_type: str, question: str,
                                   if not (person and re.fullmatch(_MONTH, w))))]
 
 
+def asks_why(question: str) -> bool:
+    """Whether the question asks for a cause ("Why ...?", 为什么), not for a way ("How does it ...?")."""
+    return bool(_WHY.search(question))
+
+
 def has_span(text: str, answer_type: str, question: str,
              is_name: Callable[[str], bool] | None = None) -> bool:
     """Whether `text` holds something of the kind asked for that the question does not already say. Given
@@ -96,7 +101,7 @@ def has_span(text: str, answer_type: str, question: str,
     if answer_type == "list":
         return "," in text or " and " in text
     if answer_type == "reason":  # a way is a clause, not a bare value; a cause is said with a cause word
-        return bool(_CAUSE.search(text)) if _WHY.search(question) else len(text) > 40
+        return bool(_CAUSE.search(text)) if asks_why(question) else len(text) > 40
     return bool(spans(text, answer_type, question, is_name if answer_type == "person" else None))
 
 
