@@ -19,7 +19,7 @@ CHUNKS = [
     Chunk("notes.md", "Hexapod AI > Models", "Its Beetle-2 handles a context length of 128K tokens."),
     Chunk("notes.md", "Hexapod AI > History", "It began as an academic spinoff."),
     Chunk("notes.md", "Hexapod AI > Models", "- Released: the open-source deep-dive notes\n- Holdings: none"),
-    Chunk("notes.md", "Hexapod AI > Models", "Beetle-2 pays attention to long documents."),
+    Chunk("notes.md", "Hexapod AI > Models", "Beetle-2 pays attention to documents, without verification."),
 ]
 
 
@@ -116,6 +116,7 @@ def test_a_comparison_weighs_amounts_in_words_and_plain_defaults_but_not_years()
     ("how many ppl work there", "how many people work there"),
     ("what happened in 2032", "what happened in 2032"),  # a number is never 'corrected' to another
     ("which school did they attend", "which school did they attend"),  # a word, not a slip for "attention"
+    ("turn off verfication", "turn off verification"),  # the words are close, though not their stems
 ])
 def test_casual_typing_is_mended_with_the_corpus_words(typed: str, meant: str,
                                                        vocabulary: Vocabulary) -> None:

@@ -134,11 +134,15 @@ class Vocabulary:
                 return word
             best = process.extractOne(stems[0], self._stems, scorer=DamerauLevenshtein.normalized_similarity,
                                       score_cutoff=FUZZY_CUTOFF)
-            spelling = self.lexicon.spellings[best[0]] if best else word
+            spelling = self.lexicon.spellings[best[0]] if best else ""
             # stems can be close where words are not: "attend" is no slip for "attention" (stems "attend",
             # "attent"), while "foundd" is one for "founded" (two edits in seven letters)
-            close = DamerauLevenshtein.normalized_similarity(lower, spelling.lower()) >= WORD_CUTOFF
-            return spelling if close else word
+            if spelling and DamerauLevenshtein.normalized_similarity(lower, spelling.lower()) >= WORD_CUTOFF:
+                return spelling
+            # and words where stems are not: "verfication" (stem "verfic") for "verification" ("verif")
+            similarity = DamerauLevenshtein.normalized_similarity
+            whole = process.extractOne(lower, self._spellings, scorer=similarity, score_cutoff=FUZZY_CUTOFF)
+            return whole[0] if whole else word
 
         return self._compounds(RAW_WORD.sub(fix, text))
 
@@ -146,6 +150,11 @@ class Vocabulary:
     def _stems(self) -> list[str]:
         """The corpus's stems, for the fuzzy match: read from its files the first time a word is unknown."""
         return list(self.lexicon.spellings)
+
+    @functools.cached_property
+    def _spellings(self) -> list[str]:
+        """The corpus's words as it writes them, one per stem, for the fuzzy match of a whole word."""
+        return [w.lower() for w in self.lexicon.spellings.values()]
 
     def _compounds(self, text: str) -> str:
         """Two words the corpus writes as one ("spin off" -> spinoff) or hyphenated ("deep dive",
