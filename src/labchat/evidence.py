@@ -331,6 +331,9 @@ class EvidencePicker:
         # a question that asks for a date, an amount or a person is not answered by a passage without one
         # ("How many engineers?" by a sentence that names none): issue 11.2's "a span of the right type"
         typed = question.answer_type not in SPAN_TYPES or value["type_best"] > 0
+        # and "who" by a passage that says the role asked about ("founded by", "Led by"), not any name
+        typed = typed and (question.answer_type != "person" or not question.attribute
+                           or value["attribute_best"] > 0)
         answerable = (float(self.models.answerable(features[None, :])[0])
                       if about and typed and question.tokens else 0.0)
         short = passages and short_answer(question.answer_type, question.text, question.attribute,
