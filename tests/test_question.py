@@ -15,7 +15,7 @@ from labchat.spans import has_span, other_version, short_answer, variants
 
 CHUNKS = [
     Chunk("notes.md", "Hexapod AI > Funding", "Hexapod AI raised $40M in its Series A round in March 2031."),
-    Chunk("notes.md", "Hexapod AI > People", "Hexapod AI: the lab Hexapod was founded by Ada Quill."),
+    Chunk("notes.md", "Hexapod AI > People", "Hexapod AI: the lab Hexapod was founded by Ada Quill (CEO)."),
     Chunk("notes.md", "Hexapod AI > Models", "Its Beetle-2 handles a context length of 128K tokens."),
     Chunk("notes.md", "Hexapod AI > History", "It began as an academic spinoff."),
     Chunk("notes.md", "Hexapod AI > Models", "- Released: the open-source deep-dive notes\n- Holdings: none"),
@@ -56,6 +56,12 @@ def vocabulary() -> Vocabulary:
 def test_the_answer_type_comes_from_how_the_question_asks(question: str, answer_type: str,
                                                           vocabulary: Vocabulary) -> None:
     assert analyse(question, vocabulary).answer_type == answer_type
+
+
+def test_a_title_in_capitals_is_what_is_asked_not_whom_it_is_about(vocabulary: Vocabulary) -> None:
+    question = analyse("Who is the CEO of Hexapod AI?", vocabulary)
+    assert "ceo" in question.attribute and "ceo" not in question.subject
+    assert "hexapod" in question.subject
 
 
 def test_names_are_what_the_corpus_capitalises_in_running_text(vocabulary: Vocabulary) -> None:

@@ -63,6 +63,8 @@ VOLATILE = frozenset(
     "today now current currently latest newest recent recently tomorrow yesterday live real-time tonight "
     "upcoming next".split())
 """Words asking for what changes after any document was written: documents cannot hold today's price."""
+_ROLES = frozenset("ceo cto cfo coo cso cmo cio vp svp evp".split())
+"""Titles written in capitals, as names are: what "Who is the CEO of X?" asks for, not whom it is about."""
 _CONTRACTION = re.compile(r"\b(what|who|where|when|how)(?:'|\u2019)?s\b")
 _RELATIVE_TIME = re.compile(r"\b(?:last|this|past|coming)\s+(?:year|quarter|month|week)\b|\bso far\b")
 """Time counted from the day of asking ("its revenue last year"): no document knows when that is."""
@@ -278,7 +280,7 @@ def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Que
     # a word typed in lower case is a name only if the corpus nearly always capitalises it ("deepseek"),
     # not if it is sometimes a plain word there ("chief scientist" for "Chief Scientist")
     subject = frozenset(t for word in words if vocabulary.is_name(word, 0.8 if word.islower() else 0.5)
-                        for t in tokenize(word)) & tokens
+                        and word.lower() not in _ROLES for t in tokenize(word)) & tokens
     volatile = bool(VOLATILE.intersection(re.findall(r"[a-z\-]+", lower)) or _RELATIVE_TIME.search(lower))
     place = _ORDINAL.search(lower)
     ordinal = ORDINALS.index(place.group(1)) + 1 if place else 0
