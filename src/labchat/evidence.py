@@ -21,7 +21,16 @@ from labchat.embed import Embedder
 from labchat.fitted import FittedModels
 from labchat.question import Question, Vocabulary
 from labchat.retrieve import Hit, tokenize
-from labchat.spans import asks_why, has_span, other_version, short_answer, variants, version_matches, versions
+from labchat.spans import (
+    asks_why,
+    has_span,
+    other_version,
+    short_answer,
+    states_role,
+    variants,
+    version_matches,
+    versions,
+)
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;\u3002\uff01\uff1f])\s+(?=[A-Z0-9*\"\u3400-\u9fff])")
 _MARKUP = re.compile(r"\*\*|__|`")
@@ -332,8 +341,8 @@ class EvidencePicker:
         # ("How many engineers?" by a sentence that names none): issue 11.2's "a span of the right type"
         typed = question.answer_type not in SPAN_TYPES or value["type_best"] > 0
         # and "who" by a passage that says the role asked about ("founded by", "Led by"), not any name
-        typed = typed and (question.answer_type != "person" or not question.attribute
-                           or value["attribute_best"] > 0)
+        typed = typed and (question.answer_type != "person" or not passages or states_role(
+            passages[0].text, question.text, question.attribute, self.vocabulary.is_name))
         answerable = (float(self.models.answerable(features[None, :])[0])
                       if about and typed and question.tokens else 0.0)
         short = passages and short_answer(question.answer_type, question.text, question.attribute,
