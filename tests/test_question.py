@@ -58,6 +58,12 @@ def test_the_answer_type_comes_from_how_the_question_asks(question: str, answer_
     assert analyse(question, vocabulary).answer_type == answer_type
 
 
+def test_a_polite_opening_is_not_what_is_asked(vocabulary: Vocabulary) -> None:
+    question = analyse("Do you know who founded Hexapod AI?", vocabulary)
+    assert question.answer_type == "person" and question.attribute == {"found"}
+    assert analyse("Could you tell me how much Hexapod AI raised?", vocabulary).attribute == {"rais"}
+
+
 def test_a_title_in_capitals_is_what_is_asked_not_whom_it_is_about(vocabulary: Vocabulary) -> None:
     question = analyse("Who is the CEO of Hexapod AI?", vocabulary)
     assert "ceo" in question.attribute and "ceo" not in question.subject
@@ -123,6 +129,7 @@ def test_a_comparison_weighs_amounts_in_words_and_plain_defaults_but_not_years()
     ("what happened in 2032", "what happened in 2032"),  # a number is never 'corrected' to another
     ("which school did they attend", "which school did they attend"),  # a word, not a slip for "attention"
     ("turn off verfication", "turn off verification"),  # the words are close, though not their stems
+    ("who serves there", "who serves there"),  # "series" is one letter off, but "serves" is a word
 ])
 def test_casual_typing_is_mended_with_the_corpus_words(typed: str, meant: str,
                                                        vocabulary: Vocabulary) -> None:

@@ -40,6 +40,9 @@ more needs to a corpus word to be replaced by it: one slip in five letters (tenc
 WORD_CUTOFF = 0.7
 """Similarity the whole typed word needs to the corpus word replacing it, past its stem's: a slip changes a
 letter or two, not a word's ending ("attend" -> "attention": 0.67)."""
+WHOLE_CUTOFF = 0.9
+"""Similarity a typed word needs to a corpus word it is matched to whole, when no stem is close: one slip
+in ten letters ("verfication" -> verification: 0.92; "serves" -> series: 0.83 is not taken)."""
 
 _TYPE_PATTERNS = [
     ("compare", r"\b(which|who|whose)\b.*\b(first|earlier|later|longer|larger|bigger|more|higher|fewer|"
@@ -65,6 +68,10 @@ VOLATILE = frozenset(
 """Words asking for what changes after any document was written: documents cannot hold today's price."""
 _ROLES = frozenset("ceo cto cfo coo cso cmo cio vp svp evp".split())
 """Titles written in capitals, as names are: what "Who is the CEO of X?" asks for, not whom it is about."""
+_POLITE = re.compile(r"^\s*(?:(?:do|does|would) you (?:happen to )?know|(?:can|could|would) you (?:please )?"
+                     r"tell me|i(?:'d| would) like to know|i (?:want|wonder|am wondering)(?: to know)?|"
+                     r"please tell me)\b[\s,:]*", re.IGNORECASE)
+"""A polite opening around the question: its words are not what is asked."""
 _CONTRACTION = re.compile(r"\b(what|who|where|when|how)(?:'|\u2019)?s\b")
 _RELATIVE_TIME = re.compile(r"\b(?:last|this|past|coming)\s+(?:year|quarter|month|week)\b|\bso far\b")
 """Time counted from the day of asking ("its revenue last year"): no document knows when that is."""
@@ -141,9 +148,10 @@ class Vocabulary:
             # "attent"), while "foundd" is one for "founded" (two edits in seven letters)
             if spelling and DamerauLevenshtein.normalized_similarity(lower, spelling.lower()) >= WORD_CUTOFF:
                 return spelling
-            # and words where stems are not: "verfication" (stem "verfic") for "verification" ("verif")
+            # and words where stems are not: "verfication" (stem "verfic") for "verification" ("verif"),
+            # closer still, since a word the corpus lacks may be a word all the same ("serves", "series")
             similarity = DamerauLevenshtein.normalized_similarity
-            whole = process.extractOne(lower, self._spellings, scorer=similarity, score_cutoff=FUZZY_CUTOFF)
+            whole = process.extractOne(lower, self._spellings, scorer=similarity, score_cutoff=WHOLE_CUTOFF)
             return whole[0] if whole else word
 
         return self._compounds(RAW_WORD.sub(fix, text))
@@ -268,6 +276,7 @@ def yes_or_no(question: str) -> bool:
 
 
 def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Question:
+    text = _POLITE.sub("", text)  # "Do you know who ...?" asks who; "know" is no attribute
     lower = text.lower()
     # what is asked is the first question: a follow-up's query adds the turn it refers to after it
     # ("What is that executive's name? Who leads that work?" asks for a name, not a person)
