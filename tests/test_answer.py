@@ -243,6 +243,14 @@ def test_a_comparison_of_amounts_of_different_kinds_names_no_winner(tmp_path: Pa
                       embedder=pipeline.embedder)
     answer = _run(models, "Is Beetle-2 bigger than Zeta-7?").answer
     assert not answer.text.startswith(("**Yes", "**No")), _shown(answer)
+    # given a passage of the same kind for that side, the two amounts of one kind are weighed
+    with (corpus / "models.md").open("a", encoding="utf-8") as notes:
+        notes.write("\n## Zeta-7 size\n\nZeta-7 is a dense 130B parameter model.\n")
+    models = Pipeline(Settings(corpus_dir=corpus, index_dir=tmp_path / "models-index-2"), generator=None,
+                      embedder=pipeline.embedder)
+    answer = _run(models, "Is Beetle-2 bigger than Zeta-7?").answer
+    assert answer.text.startswith("**No: Zeta-7**"), _shown(answer)
+    assert "130B" in " ".join(answer.passages[n - 1].text for n in answer.cited), _shown(answer)
 
 
 @pytest.mark.parametrize(("question", "lead"), [

@@ -49,13 +49,14 @@ class Side:
 
 def value(text: str, by_date: bool, asked: frozenset[str] = frozenset()) -> tuple[float, ...] | None:
     """The earliest date (year, month) or the largest amount (389B, 32K) a passage states; of the amounts
-    followed by a word of `asked` if any is ("456B, 4M token context" for the longer context: 4M)."""
+    next to a word of `asked` if any is ("456B, 4M token context" for the longer context: 4M; "Raised
+    $691M" for which raised more)."""
     if by_date:
         dates = [(float(m["year"]), float(_MONTHS.index(m["month"].lower()[:3]) + 1) if m["month"] else 0.0)
                  for m in _DATE.finditer(text)]
         return min(dates) if dates else None
     found = list(_AMOUNT.finditer(text))
-    found = [m for m in found if set(tokenize(" ".join(text[m.end():].split()[:2]))) & asked] or found
+    found = [m for m in found if _beside(text, m, asked)] or found
     amounts = [float(m["value"] or m["count"] or 1) * _UNITS[(m["unit"] or m["word"]).lower()] for m in found]
     # a setting's default is a plain number ("Defaults to 100"): read those when no amount has a unit
     amounts = amounts or [float(n) for n in _NUMBER.findall(text)]
@@ -73,14 +74,14 @@ def compare(evidence: Evidence, find: Callable[[str], Evidence]) -> tuple[str, l
     by_date = bool(_EARLIER.search(question) or _LATER.search(question))
     ordered = by_date or bool(_MORE.search(question) or _LESS.search(question))
     asked = " ".join(w for w in re.findall(r"[\w\-.]+", question) if w.lower() not in " ".join(names).lower())
-    sides = []
+    found = []
     for name in names:
         wanted = set(tokenize(name)) & subject or set(tokenize(name))
-        side = _side(name, wanted, f"{name} {asked}", find, by_date if ordered else None,
-                     evidence.question.attribute)
-        if side is None:
+        found.append(_sides(name, wanted, f"{name} {asked}", find, by_date if ordered else None,
+                            evidence.question.attribute))
+        if not found[-1]:
             return None
-        sides.append(side)
+    sides = _pair(found[0], found[1], by_date if ordered else None)
     if ordered and all(s.value is not None for s in sides) and sides[0].value != sides[1].value \
             and (by_date or _comparable(sides[0].value[0], sides[1].value[0])):
         lowest = _LESS.search(question) or (by_date and _EARLIER.search(question))
@@ -97,21 +98,41 @@ def compare(evidence: Evidence, find: Callable[[str], Evidence]) -> tuple[str, l
     return f"{lead} {quotes}", passages
 
 
+def _beside(text: str, amount: re.Match[str], asked: frozenset[str]) -> bool:
+    """Whether a word of `asked` is next to the amount: the word before it or the two after it."""
+    near = [*text[:amount.start()].split()[-1:], *text[amount.end():].split()[:2]]
+    return bool(set(tokenize(" ".join(near))) & asked)
+
+
 def _comparable(a: float, b: float) -> bool:
     """Whether two amounts can be of one kind (`_SAME_KIND`)."""
     return min(a, b) > 0 and max(a, b) / min(a, b) < _SAME_KIND
 
 
-def _side(name: str, wanted: set[str], query: str, find: Callable[[str], Evidence],
-          by_date: bool | None, asked: frozenset[str]) -> Side | None:
-    """The best passage naming the option (and stating a date or amount, when the comparison needs one)."""
+def _sides(name: str, wanted: set[str], query: str, find: Callable[[str], Evidence],
+           by_date: bool | None, asked: frozenset[str]) -> list[Side]:
+    """The passages naming the option (and stating a date or amount, when the comparison needs one), best
+    first."""
+    out = []
     for passage in find(query).passages:
         if not wanted <= set(tokenize(f"{passage.section} {passage.text}")):
             continue
         stated = value(passage.text, by_date, asked) if by_date is not None else None
         if by_date is None or stated is not None:
-            return Side(name, passage, stated)
-    return None
+            out.append(Side(name, passage, stated))
+    return out
+
+
+def _pair(first: list[Side], second: list[Side], by_date: bool | None) -> list[Side]:
+    """Each option's best passage; for amounts, the best two whose amounts can be of one kind, if any are
+    ("Step-1: Dense 130B parameter" against "Yi-34B | 34B", not Step-1's "8K and 32K context lengths")."""
+    if by_date is False:
+        pairs = [(i + j, a, b) for i, a in enumerate(first) for j, b in enumerate(second)
+                 if a.value and b.value and _comparable(a.value[0], b.value[0])]
+        if pairs:
+            _, a, b = min(pairs, key=lambda p: p[0])
+            return [a, b]
+    return [first[0], second[0]]
 
 
 def _about(sides: list[Side]) -> Side | None:
