@@ -147,17 +147,18 @@ def test_a_question_for_an_amount_no_passage_holds_is_refused(tmp_path: Path, pi
 
 
 def test_who_is_answered_by_a_passage_saying_the_role_asked(tmp_path: Path, pipeline: Pipeline) -> None:
-    """The founder is named, the finance chief is not: a name in a passage about the lab is no answer to
-    who holds a role the passage does not mention."""
+    """The founder and the chief scientist are named, the finance chief is not: a name in a passage about
+    the lab is no answer to who holds a role the passage does not mention."""
     corpus = tmp_path / "zeta-corpus"
     corpus.mkdir()
     (corpus / "zeta.md").write_text("# The Zeta lab\n\nThe Zeta lab was founded by Ada Quill in 2031. "
-                                    "Its chief product is a walking robot. Its finances are private.\n",
+                                    "Its chief scientist is Omar Finch. Its finances are private.\n",
                                     encoding="utf-8")
     zeta = Pipeline(Settings(corpus_dir=corpus, index_dir=tmp_path / "zeta-index"), generator=None,
                     embedder=pipeline.embedder)
     assert _run(zeta, "Who founded Zeta?").answer.text.startswith("**Ada Quill**")
-    assert _run(zeta, "Who is the finance chief at Zeta?").answer.abstained
+    assert _run(zeta, "Who is the finance chief at Zeta?").answer.abstained  # "chief" alone is not it
+    assert _run(zeta, "Who is the chief scientist at Zeta?").answer.text.startswith("**Omar Finch**")
     # asked who did something, the one it was done by is the answer in other words too
     assert _run(zeta, "Who started Zeta?").answer.text.startswith("**Ada Quill**")
 

@@ -23,10 +23,10 @@ from labchat.question import Question, Vocabulary
 from labchat.retrieve import Hit, tokenize
 from labchat.spans import (
     asks_why,
+    done_by,
     has_span,
     other_version,
     short_answer,
-    states_role,
     variants,
     version_matches,
     versions,
@@ -340,9 +340,10 @@ class EvidencePicker:
         # a question that asks for a date, an amount or a person is not answered by a passage without one
         # ("How many engineers?" by a sentence that names none): issue 11.2's "a span of the right type"
         typed = question.answer_type not in SPAN_TYPES or value["type_best"] > 0
-        # and "who" by a passage that says the role asked about ("founded by", "Led by"), not any name
-        typed = typed and (question.answer_type != "person" or not passages or states_role(
-            passages[0].text, question.text, question.attribute, self.vocabulary.is_name))
+        # and "who" by a passage that says the role asked about ("founded by", "Led by"; for "finance chief"
+        # more than "chief scientist": over half its words by rarity), or the doer after "by", not any name
+        typed = typed and (question.answer_type != "person" or not passages or value["attribute_best"] > 0.5
+                           or done_by(passages[0].text, question.text, self.vocabulary.is_name))
         answerable = (float(self.models.answerable(features[None, :])[0])
                       if about and typed and question.tokens else 0.0)
         short = passages and short_answer(question.answer_type, question.text, question.attribute,

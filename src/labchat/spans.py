@@ -96,11 +96,9 @@ _DID = re.compile(r"^\s*who\s+(?!(?:is|was|are|were|has|had)\b)[a-z]+", re.IGNOR
 """A question for who did something ("Who built X?"), not for who holds a role ("Who is X's CTO?")."""
 
 
-def states_role(text: str, question: str, attribute: frozenset[str], is_name: Callable[[str], bool]) -> bool:
-    """Whether `text` says the role a who-question asks about: one of its words ("founded by", "Led by"),
-    or, asked who did something, a name after "by" ("developed by Xiaohongshu" for "Who built it?")."""
-    if attribute & set(tokenize(text)) or not attribute:
-        return True
+def done_by(text: str, question: str, is_name: Callable[[str], bool]) -> bool:
+    """Whether, asked who did something, `text` names someone after "by" ("developed by Xiaohongshu" for
+    "Who built it?"): the doer, in other words than the question's."""
     return bool(_DID.match(question)) and any(
         is_name(w) for m in _AGENT.finditer(text) for w in re.findall(r"[\w\-.]+", m.group()))
 
