@@ -44,6 +44,18 @@ def _run(pipeline: Pipeline, question: str, history: list[tuple[str, str]] | Non
     return Run(updates, answer)
 
 
+def _over(tmp_path: Path, pipeline: Pipeline, documents: dict[str, str], name: str,
+          generator: Generator | None = None) -> Pipeline:
+    """A pipeline over a corpus of a few markdown `documents` (file name -> text) written for one test,
+    with the session's embedder."""
+    corpus = tmp_path / f"{name}-corpus"
+    corpus.mkdir()
+    for file, text in documents.items():
+        (corpus / file).write_text(text, encoding="utf-8")
+    return Pipeline(Settings(corpus_dir=corpus, index_dir=tmp_path / f"{name}-index"), generator=generator,
+                    embedder=pipeline.embedder)
+
+
 def _facts_backed(answer: Answer) -> None:
     """Every number and name on screen is in a passage the answer cites (or in the question)."""
     cited = [answer.passages[n - 1] for n in answer.cited if 1 <= n <= len(answer.passages)]
@@ -136,12 +148,8 @@ def test_an_amount_is_answered_by_the_sentence_that_holds_one(pipeline: Pipeline
 def test_a_question_for_an_amount_no_passage_holds_is_refused(tmp_path: Path, pipeline: Pipeline) -> None:
     """The documents say when the lab was founded and what it builds, but no amount: "how many" is refused
     (a year is no amount), while "when" is answered."""
-    corpus = tmp_path / "zeta-corpus"
-    corpus.mkdir()
-    (corpus / "zeta.md").write_text("# The Zeta lab\n\nThe Zeta lab was founded by Ada Quill in 2031. "
-                                    "Its engineers build walking robots.\n", encoding="utf-8")
-    zeta = Pipeline(Settings(corpus_dir=corpus, index_dir=tmp_path / "zeta-index"), generator=None,
-                    embedder=pipeline.embedder)
+    zeta = _over(tmp_path, pipeline, {"zeta.md": "# The Zeta lab\n\nThe Zeta lab was founded by Ada Quill in "
+                                                 "2031. Its engineers build walking robots.\n"}, "zeta")
     assert "2031" in _run(zeta, "When was the Zeta lab founded?").answer.text
     assert _run(zeta, "How many engineers does the Zeta lab employ?").answer.abstained
 
@@ -149,13 +157,9 @@ def test_a_question_for_an_amount_no_passage_holds_is_refused(tmp_path: Path, pi
 def test_who_is_answered_by_a_passage_saying_the_role_asked(tmp_path: Path, pipeline: Pipeline) -> None:
     """The founder and the chief scientist are named, the finance chief is not: a name in a passage about
     the lab is no answer to who holds a role the passage does not mention."""
-    corpus = tmp_path / "zeta-corpus"
-    corpus.mkdir()
-    (corpus / "zeta.md").write_text("# The Zeta lab\n\nThe Zeta lab was founded by Ada Quill in 2031. "
-                                    "Its chief scientist is Omar Finch. Its finances are private.\n",
-                                    encoding="utf-8")
-    zeta = Pipeline(Settings(corpus_dir=corpus, index_dir=tmp_path / "zeta-index"), generator=None,
-                    embedder=pipeline.embedder)
+    zeta = _over(tmp_path, pipeline, {"zeta.md": "# The Zeta lab\n\nThe Zeta lab was founded by Ada Quill in "
+                                                 "2031. Its chief scientist is Omar Finch. Its finances are "
+                                                 "private.\n"}, "zeta")
     assert _run(zeta, "Who founded Zeta?").answer.text.startswith("**Ada Quill**")
     assert _run(zeta, "Who is the finance chief at Zeta?").answer.abstained  # "chief" alone is not it
     assert _run(zeta, "Who is the chief scientist at Zeta?").answer.text.startswith("**Omar Finch**")
@@ -166,15 +170,11 @@ def test_who_is_answered_by_a_passage_saying_the_role_asked(tmp_path: Path, pipe
 def test_a_question_for_a_place_is_answered_by_a_place_or_refused(tmp_path: Path, pipeline: Pipeline) -> None:
     """"Where is it headquartered?" is answered by where the documents put the lab, and refused for a lab
     whose documents name its founder but no place: a founder's name is no place."""
-    corpus = tmp_path / "labs-corpus"
-    corpus.mkdir()
-    (corpus / "zeta.md").write_text("# The Zeta lab\n\nThe Zeta lab was founded by Ada Quill in March 2031. "
-                                    "Its engineers build walking robots.\n", encoding="utf-8")
-    (corpus / "beetle.md").write_text("# The Beetle lab\n\nThe Beetle lab was founded by Omar Finch. "
-                                      "Headquartered in Reykjavik, Iceland, it builds flying robots.\n",
-                                      encoding="utf-8")
-    labs = Pipeline(Settings(corpus_dir=corpus, index_dir=tmp_path / "labs-index"), generator=None,
-                    embedder=pipeline.embedder)
+    labs = _over(tmp_path, pipeline, {
+        "zeta.md": "# The Zeta lab\n\nThe Zeta lab was founded by Ada Quill in March 2031. "
+                   "Its engineers build walking robots.\n",
+        "beetle.md": "# The Beetle lab\n\nThe Beetle lab was founded by Omar Finch. "
+                     "Headquartered in Reykjavik, Iceland, it builds flying robots.\n"}, "labs")
     answer = _run(labs, "Where is the Beetle lab headquartered?").answer
     assert answer.text.startswith("**Reykjavik, Iceland**"), _shown(answer)
     assert _run(labs, "Where is the Zeta lab based?").answer.abstained
@@ -217,15 +217,11 @@ def test_a_comparison_names_the_winner_and_cites_both_sides(question: str, pipel
 def test_a_comparison_of_plain_defaults_or_of_options_named_first(tmp_path: Path, pipeline: Pipeline) -> None:
     """A setting's default is a plain number; "X or Y: which ...?" puts the options first; one passage that
     names both sides goes to the side its section is about."""
-    corpus = tmp_path / "limits-corpus"
-    corpus.mkdir()
-    (corpus / "limits.md").write_text(
+    limits = _over(tmp_path, pipeline, {"limits.md": (
         "# Limits\n\n## Connection limits\n\n`max_hops`, the most hops a request may take. (Default 30)\n\n"
         "`max_idle`, the most idle sockets a pool keeps. (Default 8)\n\n"
         "## Token authentication\n\nUnlike password authentication, which sends the password with every "
-        "request, it needs an extra round-trip to fetch a token first.\n", encoding="utf-8")
-    limits = Pipeline(Settings(corpus_dir=corpus, index_dir=tmp_path / "limits-index"), generator=None,
-                      embedder=pipeline.embedder)
+        "request, it needs an extra round-trip to fetch a token first.\n")}, "limits")
     bigger = _run(limits, "Which limit has the bigger default, max_hops or max_idle?").answer
     assert bigger.text.startswith("**max_hops**"), _shown(bigger)
     costly = _run(limits, "Password or token: which scheme needs an extra round-trip?").answer
@@ -235,20 +231,14 @@ def test_a_comparison_of_plain_defaults_or_of_options_named_first(tmp_path: Path
 def test_a_comparison_of_amounts_of_different_kinds_names_no_winner(tmp_path: Path,
                                                                     pipeline: Pipeline) -> None:
     """Asked which is bigger, one model's 34B parameters and the other's 32K context are not weighed."""
-    corpus = tmp_path / "models-corpus"
-    corpus.mkdir()
-    (corpus / "models.md").write_text(
-        "# Models\n\n## Beetle-2\n\nBeetle-2 has 34B parameters and walks.\n\n"
-        "## Zeta-7\n\nZeta-7 variants: 8K and 32K context lengths.\n", encoding="utf-8")
-    models = Pipeline(Settings(corpus_dir=corpus, index_dir=tmp_path / "models-index"), generator=None,
-                      embedder=pipeline.embedder)
+    notes = ("# Models\n\n## Beetle-2\n\nBeetle-2 has 34B parameters and walks.\n\n"
+             "## Zeta-7\n\nZeta-7 variants: 8K and 32K context lengths.\n")
+    models = _over(tmp_path, pipeline, {"models.md": notes}, "models")
     answer = _run(models, "Is Beetle-2 bigger than Zeta-7?").answer
     assert not answer.text.startswith(("**Yes", "**No")), _shown(answer)
     # given a passage of the same kind for that side, the two amounts of one kind are weighed
-    with (corpus / "models.md").open("a", encoding="utf-8") as notes:
-        notes.write("\n## Zeta-7 size\n\nZeta-7 is a dense 130B parameter model.\n")
-    models = Pipeline(Settings(corpus_dir=corpus, index_dir=tmp_path / "models-index-2"), generator=None,
-                      embedder=pipeline.embedder)
+    sized = notes + "\n## Zeta-7 size\n\nZeta-7 is a dense 130B parameter model.\n"
+    models = _over(tmp_path, pipeline, {"models.md": sized}, "sized")
     answer = _run(models, "Is Beetle-2 bigger than Zeta-7?").answer
     assert answer.text.startswith("**No: Zeta-7**"), _shown(answer)
     assert "130B" in " ".join(answer.passages[n - 1].text for n in answer.cited), _shown(answer)
@@ -315,12 +305,8 @@ def test_a_model_that_says_nothing_checkable_gets_the_quoted_answer(
 @pytest.fixture
 def zeta(tmp_path: Path, pipeline: Pipeline, local_model: Generator) -> Pipeline:
     """A corpus of one document about a lab nobody has heard of: the model can only invent."""
-    corpus = tmp_path / "zeta-corpus"
-    corpus.mkdir()
-    (corpus / "zeta.md").write_text("# The Zeta lab\n\nThe Zeta lab was founded by Ada Quill in 2031.\n",
-                                    encoding="utf-8")
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "zeta-index")
-    return Pipeline(settings, generator=local_model, embedder=pipeline.embedder)
+    return _over(tmp_path, pipeline, {"zeta.md": "# The Zeta lab\n\nThe Zeta lab was founded by Ada Quill in "
+                                                 "2031.\n"}, "zeta", local_model)
 
 
 def test_the_real_model_never_puts_an_unchecked_fact_on_screen(zeta: Pipeline) -> None:
@@ -357,13 +343,9 @@ def test_a_line_that_is_mostly_a_link_is_marked_as_pointing_elsewhere(pipeline: 
 def test_a_why_question_is_answered_by_the_sentence_that_states_a_cause(tmp_path: Path,
                                                                         pipeline: Pipeline) -> None:
     """The sentence restating what is asked about ranks higher; the answer is the one giving the cause."""
-    corpus = tmp_path / "redirects-corpus"
-    corpus.mkdir()
-    (corpus / "redirects.md").write_text(
+    redirects = _over(tmp_path, pipeline, {"redirects.md": (
         "# Beetle and redirects\n\nUnlike Zeta, Beetle does not follow redirects by default.\n\n"
         "We differ in behaviour here because auto-redirects can hide needless network calls.\n\n"
-        "You can still follow redirects automatically, but you must ask for it.\n", encoding="utf-8")
-    redirects = Pipeline(Settings(corpus_dir=corpus, index_dir=tmp_path / "redirects-index"), generator=None,
-                         embedder=pipeline.embedder)
+        "You can still follow redirects automatically, but you must ask for it.\n")}, "redirects")
     answer = _run(redirects, "Why doesn't Beetle follow redirects automatically like Zeta does?").answer
     assert "because auto-redirects can hide needless network calls" in answer.text, _shown(answer)
