@@ -73,15 +73,15 @@ def compare(evidence: Evidence, find: Callable[[str], Evidence]) -> tuple[str, l
         return None
     by_date = bool(_EARLIER.search(question) or _LATER.search(question))
     ordered = by_date or bool(_MORE.search(question) or _LESS.search(question))
+    stating = by_date if ordered else None  # what each side's passage must state: a date, an amount, nothing
     asked = " ".join(w for w in re.findall(r"[\w\-.]+", question) if w.lower() not in " ".join(names).lower())
     found = []
     for name in names:
         wanted = set(tokenize(name)) & subject or set(tokenize(name))
-        found.append(_sides(name, wanted, f"{name} {asked}", find, by_date if ordered else None,
-                            evidence.question.attribute))
+        found.append(_sides(name, wanted, f"{name} {asked}", find, stating, evidence.question.attribute))
         if not found[-1]:
             return None
-    sides = _pair(found[0], found[1], by_date if ordered else None)
+    sides = _pair(found[0], found[1], stating)
     if ordered and all(s.value is not None for s in sides) and sides[0].value != sides[1].value \
             and (by_date or _comparable(sides[0].value[0], sides[1].value[0])):
         lowest = _LESS.search(question) or (by_date and _EARLIER.search(question))

@@ -309,12 +309,13 @@ class EvidencePicker:
         kept: list[int] = []
         used = 0
         order = np.argsort(-scores, kind="stable")
-        if (question.answer_type in SPAN_TYPES or asks_why(question.text)) and len(order):
+        why = asks_why(question.text)
+        if (question.answer_type in SPAN_TYPES or why) and len(order):
             # the answer to "how many" is the best sentence that holds an amount, ahead of better-scored ones
             # that hold none ("Access to user feedback" for "How many users?"), and the answer to "why" the
             # best that states a cause of what is asked about (not of something else); they stay as context
             spans = rows[order, SENTENCE_FEATURES.index("type_span")] > 0
-            if asks_why(question.text) and question.subject:
+            if why and question.subject:
                 spans &= rows[order, SENTENCE_FEATURES.index("subject_context")] > 0
             if spans.any():
                 first = int(np.argmax(spans))

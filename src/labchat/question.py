@@ -141,16 +141,15 @@ class Vocabulary:
             stems = tokenize(lower)
             if len(stems) != 1:
                 return word
-            best = process.extractOne(stems[0], self._stems, scorer=DamerauLevenshtein.normalized_similarity,
-                                      score_cutoff=FUZZY_CUTOFF)
+            similarity = DamerauLevenshtein.normalized_similarity
+            best = process.extractOne(stems[0], self._stems, scorer=similarity, score_cutoff=FUZZY_CUTOFF)
             spelling = self.lexicon.spellings[best[0]] if best else ""
             # stems can be close where words are not: "attend" is no slip for "attention" (stems "attend",
             # "attent"), while "foundd" is one for "founded" (two edits in seven letters)
-            if spelling and DamerauLevenshtein.normalized_similarity(lower, spelling.lower()) >= WORD_CUTOFF:
+            if spelling and similarity(lower, spelling.lower()) >= WORD_CUTOFF:
                 return spelling
             # and words where stems are not: "verfication" (stem "verfic") for "verification" ("verif"),
             # closer still, since a word the corpus lacks may be a word all the same ("serves", "series")
-            similarity = DamerauLevenshtein.normalized_similarity
             whole = process.extractOne(lower, self._spellings, scorer=similarity, score_cutoff=WHOLE_CUTOFF)
             return whole[0] if whole else word
 

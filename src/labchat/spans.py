@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from labchat.retrieve import tokenize
 
-DATE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(?:\d{1,2},\s+)?"
+_MONTHS = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+DATE = re.compile(rf"\b{_MONTHS}[a-z]*\.?\s+(?:\d{{1,2}},\s+)?"
                   r"\d{4}\b|\b(?:19|20)\d{2}\b")
 _QUARTER = re.compile(r"\bQ[1-4]\b")
 NUMBER = re.compile(r"(?:[$\u00a5\u20ac\u00a3]\s?)?(?<![\w.\-:/#])\d+(?:[.,]\d+)*"
@@ -25,7 +26,9 @@ in words, whole ("hundreds of millions", "five seconds": "one" is left out, bein
 than an amount)."""
 NAME = re.compile(r"\b[A-Z][\w\-.]*[A-Za-z0-9](?:\s+[A-Z][\w\-.]*[A-Za-z0-9])*")
 """A capitalised name (Wang Xiaochuan, Hunyuan-Large): what a who/which answer holds, and a fact to check."""
-_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b"
+_MONTH = rf"{_MONTHS}[a-z]*\b"
+_WORD = re.compile(r"[\w\-.]+")
+"""A word of a name, kept whole: "Step-2", "01.AI", "Kai-Fu"."""
 _PLACE_NAME = r"[A-Z][\w\-]*[a-z](?:\s[A-Z][\w\-]*[a-z])*\b"
 _PLACE_END = r"(?=[,.;:)\]]|\s*$|\s(?:in|and|or|since|with|for|to|where|which|at|on|from|during|until|as)\b)"
 PLACE = re.compile(rf"(?<=\b[Ii]n )(?!{_MONTH}|[A-Z]+\b){_PLACE_NAME}"
@@ -83,7 +86,7 @@ def _new(found: list[re.Match[str]], answer_type: str, question: str,
     return [m for m in found if (value := m.group().strip()).lower() not in asked
             and (answer_type != "number" or not _YEAR.fullmatch(value))
             and not (person and version_matches(value))
-            and (not named or any(is_name(w) for w in re.findall(r"[\w\-.]+", value)
+            and (not named or any(is_name(w) for w in _WORD.findall(value)
                                   if not (person and re.fullmatch(_MONTH, w))))]
 
 
@@ -100,7 +103,7 @@ def done_by(text: str, question: str, is_name: Callable[[str], bool]) -> bool:
     """Whether, asked who did something, `text` names someone after "by" ("developed by Xiaohongshu" for
     "Who built it?"): the doer, in other words than the question's."""
     return bool(_DID.match(question)) and any(
-        is_name(w) for m in _AGENT.finditer(text) for w in re.findall(r"[\w\-.]+", m.group()))
+        is_name(w) for m in _AGENT.finditer(text) for w in _WORD.findall(m.group()))
 
 
 def has_span(text: str, answer_type: str, question: str,
@@ -129,7 +132,7 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
         # every word a name the corpus writes: "Deep Learning Research Labs" has the shape of a person, but
         # the corpus writes "learning" and "labs" in lower case too
         people = [m for m in (*_PERSON.finditer(text), *_AGENT.finditer(text))
-                  if all(map(is_name, re.findall(r"[\w\-.]+", m.group().replace(" and ", " "))))]
+                  if all(map(is_name, _WORD.findall(m.group().replace(" and ", " "))))]
         found = _new(people, "person", question, None)  # each word is a name already
     else:
         found = spans(text, answer_type, question, is_name)
@@ -142,7 +145,7 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
         counted = [m for m in found if set(tokenize(text[m.end():].split(None, 1)[0] if text[m.end():].strip()
                                                     else "")) & attribute]
         found = counted or [m for m in found if not m.group().strip().isdigit()] or found
-    anchors = [word.start() for word in re.finditer(r"[\w\-.]+", text)
+    anchors = [word.start() for word in _WORD.finditer(text)
                if set(tokenize(word.group())) & attribute]
     if not anchors:
         return found[0].group().strip()
