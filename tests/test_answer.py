@@ -180,6 +180,23 @@ def test_a_question_for_a_place_is_answered_by_a_place_or_refused(tmp_path: Path
     assert _run(labs, "Where is the Zeta lab based?").answer.abstained
 
 
+def test_a_question_for_a_name_in_code_is_answered_with_one_or_refused(tmp_path: Path,
+                                                                        pipeline: Pipeline) -> None:
+    """Documentation names options and classes in its prose: asked which option, the answer leads with it,
+    not with the sentence about the feature ranked above it; asked for a class the pages never name, the
+    answer is a refusal, not a sentence about testing."""
+    docs = _over(tmp_path, pipeline, {
+        "docs.md": "# Generating Markdown docs\n\nYou can also use the typer command to generate Markdown "
+                   "documentation for your application.\n\n"
+                   "* `--output <file>`: An output file to write docs to, like README.md.\n"
+                   "* `--name <name>`: The name of the program.\n",
+        "testing.md": "# Testing\n\nTesting your application is very easy with pytest. Put the tests in a "
+                      "file whose name starts with test.\n"}, "docs")
+    answer = _run(docs, "When generating Markdown docs, which option sets the file to write them to?").answer
+    assert answer.text.startswith("**--output**"), _shown(answer)
+    assert _run(docs, "Which class do I import to run my application in a test?").answer.abstained
+
+
 @pytest.mark.parametrize(("question", "mark", "not_mark"), [
     ("What weaknesses do the well-funded startups have?", "\u274c", "\u2705"),
     ("What strengths do the tech giants have?", "\u2705", "\u274c")])

@@ -11,6 +11,7 @@ from labchat.compare import value
 from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, sentences, unknown_names
 from labchat.fitted import FittedModels
 from labchat.question import Vocabulary, analyse, asks_for_many, options, parts
+from labchat.retrieve import tokenize
 from labchat.spans import has_span, other_version, short_answer, variants
 
 CHUNKS = [
@@ -51,6 +52,9 @@ def vocabulary() -> Vocabulary:
     ("Why did Hexapod AI raise money?", "reason"),
     ("Which was released first, Beetle-2 or Zeta-7?", "compare"),
     ("What does Beetle-2 do?", "other"),
+    ("Which option sets the output file?", "code"),  # a name in code: an option, a parameter, a class
+    ("whats the param to hide the input", "code"),
+    ("When generating docs, which option sets the output file?", "code"),  # the clause sets the scene
     ("What is that lab's name? Who founded Hexapod AI?", "other"),  # a follow-up's query: the first asks
 ])
 def test_the_answer_type_comes_from_how_the_question_asks(question: str, answer_type: str,
@@ -260,6 +264,25 @@ def test_a_count_of_the_thing_asked_for_is_the_amount() -> None:
 def test_a_place_is_a_name_where_something_is(said: str, place: str | None) -> None:
     """A month after "in", a person, or names listed in brackets are no place."""
     assert short_answer("place", "Where is it based?", frozenset({"base"}), said, str.istitle) == place
+
+
+@pytest.mark.parametrize(("said", "asked", "code"), [
+    ("You can hide it with hide_input=True, as the prompt does.", "What parameter hides the input?",
+     "hide_input"),
+    ("* --output <file>: An output file to write docs to", "Which option sets the file?", "--output"),
+    ("Import CliRunner and call runner.invoke() with the app.", "Which class runs the app in a test?",
+     "CliRunner"),  # a class, not a call
+    ("Set TYPER_USE_RICH to 0 before typer.run() starts.", "Which environment variable turns Rich off?",
+     "TYPER_USE_RICH"),
+    ("Make it case-insensitive with the case_sensitive parameter: {* docs_src/enum_types/main.py *}",
+     "What parameter makes the choice accept any case?", "case_sensitive"),  # a path's pieces are no name
+    ("Testing the app is easy with pytest, e.g. in a file named after it.",
+     "Which class runs the app in a test?", None)])
+def test_a_name_in_code_is_the_answer_of_the_shape_asked(said: str, asked: str, code: str | None) -> None:
+    """Asked for an option, a parameter, a class or an environment variable, the answer is a name written as
+    code; a class is capitalised inside (CliRunner), an environment variable in capitals with underscores."""
+    attribute = frozenset(tokenize(asked)) - {"which", "what"}
+    assert short_answer("code", asked, attribute, said, str.istitle) == code
 
 
 @pytest.mark.parametrize(("said", "asked", "attribute", "amount", "no_amount"), [

@@ -65,7 +65,7 @@ QUESTION_FEATURES = (
     "best", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
     "dense_best", "attribute_dense_best", "attribute_dense_max", "unknown", "volatile", "no_subject",
     "other_version_best", "unknown_name")
-SPAN_TYPES = frozenset({"date", "number", "person", "place"})
+SPAN_TYPES = frozenset({"date", "number", "person", "place", "code"})
 """Answer types whose answer is a span `spans` finds reliably: the best passage must hold one."""
 
 

@@ -47,13 +47,18 @@ in ten letters ("verfication" -> verification: 0.92; "serves" -> series: 0.83 is
 _TYPE_PATTERNS = [
     ("compare", r"\b(which|who|whose)\b.*\b(first|earlier|later|longer|larger|bigger|more|higher|fewer|"
                 r"older|newer|both)\b.*\bor\b|\b(earlier|later|first|larger|bigger|longer)\b.*\bor\b"),
-    ("date", r"^\s*(when|(in\s+)?(what|which)\s+(year|month|date)|since when)\b"
+    # "When generating docs, which option ...?" asks which option: a clause before a comma sets the scene
+    ("date", r"^\s*(when(?![^,?]*,\s*(which|what|how|who|whom|whose|where|why|is|are|do|does|can|should)\b)"
+             r"|(in\s+)?(what|which)\s+(year|month|date)|since when)\b"
              r"|\bwhen\s+(did|was|were|is|are|will|does|do|has|have|had)\b"),
     ("number", r"\bhow (many|much|large|big|long|old|fast|high)\b|\bwhat (size|percentage|share|number)\b"
                r"|\b(number of|amount)\b|^\s*what\s+(is\s+|was\s+|are\s+|were\s+)?"
                r"((?!(do|does|did|can|could|should|will|would)\b)\S+\s+){0,2}?"
                r"(length|size|count|price|cost|valuation|revenues?|market cap\w*|headcount|salary|profit|"
                r"income|budget|population|turnover|sales)\b(?!\s+(model|strategy|source|stream|team)s?\b)"),
+    ("code", r"\b(which|what)(\s+\w+){0,2}?\s+(param|parameter|argument|option|flag|function|method|class|"
+             r"command|variable|env var|setting|keyword|field|attribute|property|decorator|exception|hook|"
+             r"callback|header)\b(?!\s+(model|strategy|strategies)\b)"),
     ("person", r"^\s*(who|whom|whose)\b|\bwho\b"),
     ("place", r"^\s*where\b.*\b(based|located|headquartered|situated|headquarters|offices?|hq)\b"
               r"|^\s*where\s+(is|was|are|were)\s+(that|it|this|they|these|those)\b"
@@ -195,7 +200,8 @@ class Question:
 
     text: str
     answer_type: str
-    """date, number, person, place, reason, list, compare or other."""
+    """date, number, person, place, code (a name in code: an option, a function), reason, list, compare or
+    other."""
     subject: frozenset[str]
     attribute: frozenset[str]
     volatile: bool

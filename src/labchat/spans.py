@@ -39,6 +39,17 @@ a phrase, or alone in brackets after what is there ("Tencent (Shenzhen)"); not a
 an acronym, or a word qualifying the next ("experts in Chinese NLP"). Not after "at" either: "experience
 at Microsoft" is a company. Any capitalised word is too loose: "Kai-Fu Lee" is no answer to where a company
 sits."""
+CODE = re.compile(r"(?<![\w-])--[A-Za-z][\w-]*"  # an option: --output
+                  r"|\b(?!(?:e\.g|i\.e)\b)[A-Za-z_]\w*\.[A-Za-z_][\w.]*[\w)](?:\(\))?"  # typer.get_app_dir()
+                  r"|\b[A-Za-z]\w*_\w+"  # hide_input, TYPER_USE_RICH
+                  r"|\b[A-Z]\w*[a-z][A-Z]\w*|\b[A-Z]{2,}[a-z]\w*"  # CliRunner, HTTPError
+                  r"|\b\w+\(\)")  # prompt()
+"""A name in code: an option, a dotted or snake_case name, a CamelCase class, a call. Written in plain text,
+for a passage's text no longer holds the backticks around it."""
+_CODE_SHAPES = (
+    (re.compile(r"\b(?:class|exception|error)\b", re.I), re.compile(r"(?:\w+\.)*[A-Z]\w*[a-z]\w*")),
+    (re.compile(r"\b(?:env(?:ironment)? var(?:iable)?)\b", re.I), re.compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+")))
+"""What a class (CliRunner, httpx.Client) and an environment variable (NO_PROXY) look like, asked by name."""
 _AGENT = re.compile(rf"(?<=\bby ){NAME.pattern}(?:(?:,\s+|,?\s+and\s+){NAME.pattern})*")
 """Who did it, named after "by": "Backed by Alibaba and Tencent", "founded by Jiang Daxin"."""
 _URL = re.compile(r"(?:https?://|www\.)\S+")
@@ -58,7 +69,7 @@ _CAUSE = re.compile(r"\b(?:because|due to|owing to|thanks to|so that|in order to
 """Words that state a cause (English, and 因为, 由于)."""
 _VARIANT = re.compile(r"\b([A-Z][A-Za-z]*)-([A-Z][A-Za-z]*)\b(?![\-\d])")
 _KIND = {"date": "date", "number": "number", "compare": "number", "person": "name", "place": "place",
-         "other": "name"}
+         "code": "code", "other": "name"}
 """The kind of span each answer type looks for; a reason or a list has none (a clause is its answer)."""
 
 
@@ -68,10 +79,14 @@ def spans(text: str, answer_type: str, question: str,
     kind = _KIND.get(answer_type)
     if kind is None:
         return []
-    pattern = {"date": DATE, "number": NUMBER, "name": NAME, "place": PLACE}[kind]
+    pattern = {"date": DATE, "number": NUMBER, "name": NAME, "place": PLACE, "code": CODE}[kind]
     if kind != "date":  # a web address's digits are no amount ("%3A"), though its path may date a page
         text = _URL.sub(lambda m: " " * len(m.group()), text)  # same length: the spans keep their places
     found = [*pattern.finditer(text), *(_QUARTER.finditer(text) if kind == "date" else ())]
+    if kind == "code":  # a part of a path ("docs_src/app_dir/main.py") is no name to answer with
+        found = [m for m in found if "/" not in text[max(m.start() - 1, 0):m.end() + 1]]
+        found = [m for m in found if all(shape.fullmatch(m.group()) for asks, shape in _CODE_SHAPES
+                                         if asks.search(question))]
     return _new(found, answer_type, question, is_name)
 
 
@@ -125,7 +140,7 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     "Wang Xiaochuan", "Nov 2023"); None for a reason, a list or a "what" (the passage's words answer those),
     or when `text` holds no such span. A person is two capitalised words or more, or names after "by"
     ("Backed by Alibaba and Tencent"), each word a name."""
-    if answer_type not in ("date", "number", "person", "place"):
+    if answer_type not in ("date", "number", "person", "place", "code"):
         return None
     text = text.split(": ", 1)[1] if " | " in text else text  # a table row, not its header
     if answer_type == "person":
@@ -137,7 +152,8 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     else:
         found = spans(text, answer_type, question, is_name)
     asked = set(tokenize(question))
-    found = [m for m in found if not set(tokenize(m.group())) <= asked]
+    # a name in code is often made of the words asked ("hide_input" for "How do I hide the input?")
+    found = [m for m in found if answer_type == "code" or not set(tokenize(m.group())) <= asked]
     if not found:
         return None
     if answer_type == "number":  # an amount with its unit says more than a bare count beside it, unless
