@@ -107,6 +107,10 @@ def test_the_answer_to_a_which_question_is_what_it_then_refers_to() -> None:
     assert resolve("What is that one for?", which) == "What is Qwen VL Max for?"
     who = ("Who founded Baichuan?", "**Wang Xiaochuan**. From the documents: “Founded by Wang Xiaochuan” [1]")
     assert resolve("When was it founded?", who) == "When was it founded? Baichuan"
+    # a question for what something is called names it as much as "which" does
+    called = ("What is its multimodal model called?", "From the documents: “Qwen VL Max: sees images” [1]")
+    assert resolve("When was that one released?", ("Who builds Qwen?", "Alibaba [1]"), called) == \
+        "When was Qwen VL Max released?"
 
 
 def test_an_ellipsis_that_is_a_whole_question_keeps_its_own_words() -> None:
@@ -208,3 +212,6 @@ def test_he_or_she_is_the_person_a_who_question_was_answered_with() -> None:
     founded = ("Who founded Baichuan?", "**Wang Xiaochuan**. From the documents: “Founded by him” [1]")
     assert resolve("What did he do before?", founded) == "What did he do before? Wang Xiaochuan Baichuan"
     assert resolve("When was it founded?", founded) == "When was it founded? Baichuan"
+    # another name in the question is not whom "he" stands for
+    assert resolve("How long did he work at Baidu?", founded) == \
+        "How long did he work at Baidu? Wang Xiaochuan"

@@ -253,6 +253,10 @@ def test_a_count_of_the_thing_asked_for_is_the_amount() -> None:
     said = "The lab released 11 foundation models in its first year, including a trillion-parameter model"
     assert short_answer("number", "How many foundation models did it release?",
                         frozenset({"foundat", "model", "releas"}), said, str.istitle) == "11"
+    # a word between the count and its unit, and another count of part of it nearer the question's words
+    said = "Beetle-2 has 128 specialized expert modules with 6 activated + 2 always-on experts per token"
+    assert short_answer("number", "How many expert modules does Beetle-2 have?",
+                        frozenset(tokenize("expert modules have")), said, str.istitle) == "128"
 
 
 @pytest.mark.parametrize(("said", "place"), [

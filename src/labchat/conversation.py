@@ -66,8 +66,9 @@ _FUNCTION_WORDS = frozenset(
 _ELLIPSIS_WORDS = re.compile(rf"^\s*(?:{_LEADING})\s*|[?.!\s]+$", re.IGNORECASE)
 _QUESTION_WORD = re.compile(
     r"\b(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did)\b", re.IGNORECASE)
-_WHICH = re.compile(r"\s*(?:which|who)\b", re.IGNORECASE)
-"""A question asking to name something: its answer's name becomes what the conversation is about."""
+_WHICH = re.compile(r"\s*(?:which|who)\b|.*\b(?:called|named)\W*$|.*\bthe name of\b", re.IGNORECASE)
+"""A question asking to name something ("Which model ...?", "What is its finance model called?"): its answer's
+name becomes what the conversation is about."""
 _IT = re.compile(r"\b(?:it|its|th(?:at|is|e) one)\b|[它其]", re.IGNORECASE)
 """What refers to the one thing an answer named ("What is that one for?"), not to a group ("that series")."""
 _PERSONAL = re.compile(r"\b(?:he|him|his|she|her)\b|[他她]", re.IGNORECASE)
@@ -104,7 +105,8 @@ def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Ca
         named, answered = _about(thread.previous, is_name), _names(said, is_name)
         # "Which one in the series is light?" "SenseNova V6 Omni": "it" is now Omni, "the series" still V6
         thread.specific = [n for n in answered if any(len(n) > len(a) and a.casefold() in n.casefold()
-                                                      for a in named)][:1] if _WHICH.match(asked) else []
+                                                      for a in (w for name in named for w in name.split()))
+                           ][:1] if _WHICH.match(asked) else []
         # "Who founded Baichuan?" "Wang Xiaochuan ...": "he" is now Wang Xiaochuan
         people = [n for n in answered if len(n.split()) > 1 and n not in named]
         thread.person = people[:1] if re.match(r"\s*who\b", asked, re.I) else thread.person
@@ -157,6 +159,8 @@ class _Thread:
         if short and not names and previous and not (_PRONOUN.search(question) or _DEFINITE.search(question)):
             return f"{_asked(question)} {previous}"  # a fragment ("Over what span?") asks of the last one
         refers = short or any(p.search(question) for p in (_PRONOUN, _ELLIPSIS, _DEFINITE))
+        if names and _PERSONAL.search(question) and self.person and not set(self.person) & set(names):
+            return f"{question} {' '.join(self.person)}"  # "How long did he work at Microsoft?" asks of him
         if names or not self.subject or not refers:
             return question
         # "he" is the person, still of the subject: "What did he do before?" asks of the founder at Baichuan

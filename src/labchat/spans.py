@@ -157,9 +157,10 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     if not found:
         return None
     if answer_type == "number":  # an amount with its unit says more than a bare count beside it, unless
-        # the count's unit is what is asked ("11 foundation models" for "how many foundation models")
-        counted = [m for m in found if set(tokenize(text[m.end():].split(None, 1)[0] if text[m.end():].strip()
-                                                    else "")) & attribute]
+        # the count's unit is what is asked ("11 foundation models" for "how many foundation models"); the
+        # count naming more of it wins ("128 specialized expert modules with ... 2 always-on experts")
+        named = {m: len(set(tokenize(" ".join(text[m.end():].split()[:3]))) & attribute) for m in found}
+        counted = [m for m in found if named[m] and named[m] == max(named.values())]
         found = counted or [m for m in found if not m.group().strip().isdigit()] or found
     anchors = [word.start() for word in _WORD.finditer(text)
                if set(tokenize(word.group())) & attribute]
