@@ -212,6 +212,9 @@ def test_an_identifier_or_version_counts_as_unknown_unless_the_retrieved_text_wr
     written = "the client follows redirects up to a max count. client.limits(...)"
     assert unknown_names(asked, vocabulary, written) == pytest.approx(1 / 2)
     assert unknown_names(asked, vocabulary, written + " max_redirects=20") == 0
+    # so is an option: "--reload" is not "reload" in a release note
+    assert unknown_names("What does the --reload option do?", vocabulary, "Enable dirty reload.") == 1
+    assert unknown_names("What does the --reload option do?", vocabulary, "* --reload: restart on edits") == 0
     # a version asked about is unknown unless the retrieved text writes it, however spaced
     assert unknown_names("What changed in Beetle 3.0?", vocabulary, "Its Beetle-2 handles 128K.") == 1
     assert unknown_names("What changed in Beetle 3.0?", vocabulary, "Beetle-3.0 shipped in 2032.") == 0

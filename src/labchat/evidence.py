@@ -45,8 +45,8 @@ _POINTS_BACK = re.compile(r"(?:These|Those|They|This|It|Both|Such)\b(?!\s+(?:is|
 """A sentence that opens by pointing back to the one before (but not one that defines: "This is the ...")."""
 _WORD = re.compile(r"[\w\-.]+")
 _TYPED = re.compile(r"[A-Za-z0-9]+(?:[./\-][A-Za-z0-9]+)*")
-_IDENTIFIER = re.compile(r"\b[A-Za-z]\w+(?:\.[A-Za-z_]\w+)+|\b\w+_\w+")
-"""A name from code: words joined by underscores or dots between letters."""
+_IDENTIFIER = re.compile(r"\b[A-Za-z]\w+(?:\.[A-Za-z_]\w+)+|\b\w+_\w+|(?<![\w-])--[A-Za-z][\w-]*")
+"""A name from code: words joined by underscores or dots between letters, or an option ("--reload")."""
 _NUMBERED = re.compile(r"\s*(\d+)")
 _TERM = re.compile(r"[^.!?:]{1,40}?(?:\s[-\u2013\u2014]\s|:\s)")
 """What a list item defines, before a dash or a colon: "max_age - ", "Funding: "."""
