@@ -366,3 +366,14 @@ def test_a_why_question_is_answered_by_the_sentence_that_states_a_cause(tmp_path
         "You can still follow redirects automatically, but you must ask for it.\n")}, "redirects")
     answer = _run(redirects, "Why doesn't Beetle follow redirects automatically like Zeta does?").answer
     assert "because auto-redirects can hide needless network calls" in answer.text, _shown(answer)
+
+
+def test_a_why_question_is_answered_with_the_sentence_after_what_does_not_work(tmp_path: Path,
+                                                                             pipeline: Pipeline) -> None:
+    """A manual says what does not work, then why, with no "because": the answer quotes both."""
+    beetle = _over(tmp_path, pipeline, {"package.md": (
+        "# Building a package\n\nHave in mind that TAB completion won't work when using `python -m`.\n\n"
+        "Completion depends on the name of the program called.\n\n"
+        "So, to have completion you would have to call the program directly.\n")}, "package")
+    answer = _run(beetle, "Why doesn't TAB completion work with python -m?").answer
+    assert "depends on the name of the program" in answer.text, _shown(answer)

@@ -322,6 +322,11 @@ class EvidencePicker:
                 order = np.r_[order[first], np.delete(order, first)]
         for i in order:
             hit, text = pairs[i]
+            if why and not passages and not has_span(text, "reason", question.text) and i + 1 < len(pairs) \
+                    and pairs[i + 1][0] is hit:
+                # a manual says what does not work, then why: "TAB completion won't work with python -m." +
+                # "Auto-completion depends on the name of the program called": the two are one answer
+                text = f"{text} {pairs[i + 1][1]}"
             if used + len(text) > max_chars or any(p.text == text for p in passages):
                 continue
             passages.append(Passage(len(passages) + 1, hit.chunk.path, hit.chunk.section, text,
