@@ -154,6 +154,16 @@ def test_a_question_for_an_amount_no_passage_holds_is_refused(tmp_path: Path, pi
     assert _run(zeta, "How many engineers does the Zeta lab employ?").answer.abstained
 
 
+def test_an_amount_of_another_named_kind_is_no_answer(tmp_path: Path, pipeline: Pipeline) -> None:
+    """The lab's valuation is stated, its headcount and revenue are not: asked for those, the valuation is
+    no answer; asked what it is worth, it is."""
+    zeta = _over(tmp_path, pipeline, {"zeta.md": "# The Zeta lab\n\nThe Zeta lab was founded by Ada Quill. "
+                                                 "It reached a $2B valuation within 8 months.\n"}, "worth")
+    assert _run(zeta, "How many employees does the Zeta lab have?").answer.abstained
+    assert _run(zeta, "How much revenue did the Zeta lab make?").answer.abstained
+    assert _run(zeta, "How much is the Zeta lab worth?").answer.text.startswith("**$2B**")
+
+
 def test_who_is_answered_by_a_passage_saying_the_role_asked(tmp_path: Path, pipeline: Pipeline) -> None:
     """The founder and the chief scientist are named, the finance chief is not: a name in a passage about
     the lab is no answer to who holds a role the passage does not mention."""

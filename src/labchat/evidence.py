@@ -19,7 +19,7 @@ import numpy as np
 from labchat.chunking import LIST_MARKER, MAX_LEAD, Chunk, hard_break, lead, spell_marks
 from labchat.embed import Embedder
 from labchat.fitted import FittedModels
-from labchat.question import Question, Vocabulary
+from labchat.question import Question, Vocabulary, other_quantity
 from labchat.retrieve import Hit, tokenize
 from labchat.spans import (
     asks_why,
@@ -350,6 +350,9 @@ class EvidencePicker:
         # more than "chief scientist": over half its words by rarity), or the doer after "by", not any name
         typed = typed and (question.answer_type != "person" or not passages or value["attribute_best"] > 0.5
                            or done_by(passages[0].text, question.text, self.vocabulary.is_name))
+        # and "how many employees" not by "a $1B valuation": an amount of another named kind
+        typed = typed and not (question.answer_type == "number" and passages
+                               and other_quantity(question, passages[0].text))
         answerable = (float(self.models.answerable(features[None, :])[0])
                       if about and typed and question.tokens else 0.0)
         short = passages and short_answer(question.answer_type, question.text, question.attribute,

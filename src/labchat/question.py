@@ -280,6 +280,21 @@ def yes_or_no(question: str) -> bool:
     return bool(_YES_NO.match(question) and options(question))
 
 
+_QUANTITIES = tuple(frozenset(tokenize(words)) for words in (
+    "revenue sales turnover income earnings profit", "valuation worth", "employees employ staff headcount "
+    "workforce", "funding raised investment", "price cost", "users", "downloads"))
+"""Named quantities of one kind each (English, not the corpus's): "$1B valuation" is no headcount."""
+
+
+def other_quantity(question: Question, text: str) -> bool:
+    """Whether `text` names a quantity of another kind than the one asked ("How many employees?" against
+    "a $1B valuation"), and none of the kind asked: its amount is not the one asked for."""
+    asked = [kind for kind in _QUANTITIES if kind & question.attribute]
+    said = set(tokenize(text))
+    return bool(asked) and not any(kind & said for kind in asked) and any(
+        kind & said for kind in _QUANTITIES if kind not in asked)
+
+
 def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Question:
     text = _POLITE.sub("", text)  # "Do you know who ...?" asks who; "know" is no attribute
     lower = text.lower()
