@@ -92,6 +92,12 @@ def test_a_passed_glossary_translates_names_the_corpus_never_pairs() -> None:
     assert to_english("Who founded it?", {}, glossary) == "Who founded it?"
 
 
+def test_everyday_chinese_question_words_and_funding_rounds_are_carried_into_english() -> None:
+    backer = "艾克米背后是哪家对冲基金\uff1f"
+    assert to_english(backer, {"艾克米": "Acme"}) == "Acme behind which company hedge fund ?"
+    assert to_english("那A轮呢\uff1f", {}) == "Series A ?"  # a lettered round
+
+
 def test_the_system_prompt_names_a_topic_only_when_given_one() -> None:
     assert build_messages("q", [])[0]["content"] == SYSTEM
     assert SYSTEM.startswith("You answer questions using only the numbered passages from the documents.")

@@ -36,7 +36,22 @@ GLOSSARY = {  # language, not any corpus's names: those belong in its labchat.ya
     "科学家": "scientist", "创始": "founding", "成员": "members", "估值多少": "valuation", "市场": "market",
     "份额": "share", "竞争": "competition", "对手": "rival", "优势": "advantage", "劣势": "weakness",
     "技术": "technology", "报告": "report", "速度": "speed", "长度": "length", "窗口": "window",
+    "教授": "professors", "两位": "two", "两个": "two", "三个": "three", "时间": "time", "多久": "how long",
+    "成为": "became", "独角兽": "unicorn", "背后": "behind", "支持者": "backers", "投资者": "investors",
+    "投资方": "investors", "基金": "fund", "对冲基金": "hedge fund", "上市": "listed", "交易所": "exchange",
+    "代码": "code", "位于": "located", "背景": "background", "之前": "before", "以前": "before",
+    "工作": "worked", "经历": "experience", "专注": "focus", "擅长": "strengths", "特点": "characteristics",
+    "功能": "features", "参数量": "parameters", "激活": "activated", "权重": "weights", "首次": "first",
+    "最新": "latest", "目前": "currently", "现在": "now", "当前": "current", "排名": "ranking",
+    "得分": "score", "分数": "score", "性能": "performance", "推理": "reasoning", "多模态": "multimodal",
+    "编程": "coding",
+    "数学": "mathematics", "语言": "language", "战略": "strategy", "定位": "positioning", "生态": "ecosystem",
+    "合作": "partnership", "合作伙伴": "partners", "芯片": "chips", "算力": "compute", "词元": "tokens",
+    "默认": "default", "选项": "option", "参数设置": "parameter", "命令": "command", "安装": "install",
+    "配置": "configuration", "错误": "error", "超时": "timeout", "环境变量": "environment variable",
 }
+_ROUND = re.compile(r"([A-Z])\s*轮")
+""""A轮": a Series A round."""
 
 
 def find_aliases(texts: Iterable[str]) -> dict[str, str]:
@@ -75,6 +90,7 @@ def _translate(question: str, aliases: Mapping[str, str],
                glossary: Mapping[str, str] | None) -> tuple[str, list[str]]:
     if not _CJK.search(question):
         return question, []
+    question = _ROUND.sub(r" Series \1 ", question)
     table = {**GLOSSARY, **aliases, **(glossary or {})}
     pattern = re.compile("|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)))
     english = pattern.sub(lambda m: f" {table[m.group()]} ", question)
