@@ -67,7 +67,8 @@ SIGNS = {
     "list_place": 1, "both": 1,
     # ... nor a question whose best evidence is closer to it less answerable
     "best": 1, "margin": 1, "subject_best": 1, "subject_max": 1, "attribute_best": 1, "attribute_max": 1,
-    "joint": 1, "type_best": 1, "dense_best": 1, "attribute_dense_best": 1, "attribute_dense_max": 1,
+    "joint": 1, "type_best": 1, "subject_chunk_best": 1, "dense_best": 1, "attribute_dense_best": 1,
+    "attribute_dense_max": 1,
     # words the documents never use, and asking about today, make it less answerable
     "unknown": -1, "volatile": -1, "unknown_name": -1,
     # another version's fact is not the answer

@@ -154,6 +154,20 @@ def test_a_question_for_an_amount_no_passage_holds_is_refused(tmp_path: Path, pi
     assert _run(zeta, "How many engineers does the Zeta lab employ?").answer.abstained
 
 
+def test_a_version_asked_about_is_answered_from_a_passage_naming_it(tmp_path: Path,
+                                                                    pipeline: Pipeline) -> None:
+    """Two models share a version number: the date is the one of the model asked about, not the one of a
+    table row that says "release"; a version no dated passage names is refused, not given another's date."""
+    models = _over(tmp_path, pipeline, {
+        "beetle.md": "# Beetle\n\nLatest model: Beetle-4.5 (13B, July 2032) with top rankings.\n",
+        "roadmap.md": "# Roadmap\n\nBeetle-6 is planned, with no date yet.\n",
+        "zeta.md": "# Zeta releases\n\n| Release Date | Model | Parameters |\n|---|---|---|\n"
+                   "| Mar 2031 | Zeta 4.5 | 7B |\n| Jan 2030 | Beetle-3 | 3B |\n"}, "models")
+    answer = _run(models, "When was Beetle-4.5 released?").answer
+    assert answer.text.startswith("**July 2032**"), _shown(answer)
+    assert _run(models, "When was Beetle-6 released?").answer.abstained
+
+
 def test_an_amount_of_another_named_kind_is_no_answer(tmp_path: Path, pipeline: Pipeline) -> None:
     """The lab's valuation is stated, its headcount and revenue are not: asked for those, the valuation is
     no answer; asked what it is worth, it is."""

@@ -47,6 +47,7 @@ _WORD = re.compile(r"[\w\-.]+")
 _TYPED = re.compile(r"[A-Za-z0-9]+(?:[./\-][A-Za-z0-9]+)*")
 _IDENTIFIER = re.compile(r"\b[A-Za-z]\w+(?:\.[A-Za-z_]\w+)+|\b\w+_\w+|(?<![\w-])--[A-Za-z][\w-]*")
 """A name from code: words joined by underscores or dots between letters, or an option ("--reload")."""
+_VERSION_NUMBER = re.compile(r"\d+(?:\.\d+)*")
 _NUMBERED = re.compile(r"\s*(\d+)")
 _TERM = re.compile(r"[^.!?:]{1,40}?(?:\s[-\u2013\u2014]\s|:\s)")
 """What a list item defines, before a dash or a colon: "max_age - ", "Funding: "."""
@@ -64,7 +65,7 @@ SENTENCE_FEATURES = (
 QUESTION_FEATURES = (
     "best", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
     "dense_best", "attribute_dense_best", "attribute_dense_max", "unknown", "volatile", "no_subject",
-    "other_version_best", "unknown_name")
+    "other_version_best", "unknown_name", "subject_chunk_best")
 SPAN_TYPES = frozenset({"date", "number", "person", "place", "code"})
 """Answer types whose answer is a span `spans` finds reliably: the best passage must hold one."""
 
@@ -317,6 +318,10 @@ class EvidencePicker:
             spans = rows[order, SENTENCE_FEATURES.index("type_span")] > 0
             if why and question.subject:
                 spans &= rows[order, SENTENCE_FEATURES.index("subject_context")] > 0
+            if asked := versions(question.text):  # the date of GLM-4.5, not of ERNIE 4.5
+                named = np.array([bool(asked & versions(f"{pairs[i][0].chunk.section} {pairs[i][1]}"))
+                                  for i in order])
+                spans = spans & named if (spans & named).any() else spans
             if spans.any():
                 first = int(np.argmax(spans))
                 order = np.r_[order[first], np.delete(order, first)]
@@ -343,6 +348,11 @@ class EvidencePicker:
         # name the documents never write ("the default of max_redirects", "the httpx 2.0 release")
         value = dict(zip(QUESTION_FEATURES, features, strict=True))
         about = passages and (not question.subject or value["subject_best"] > 0) and value["unknown_name"] < 1
+        # nor is "When did Tencent release GLM-4.5?" answered from a chunk that never writes 4.5 (a release
+        # note under "## 0.24.0" writes its version alone)
+        asked = {number for _, number in versions(question.text)}
+        about = about and (not asked or bool(asked & set(_VERSION_NUMBER.findall(
+            f"{pairs[kept[0]][0].chunk.section} {pairs[kept[0]][0].chunk.text}"))))
         # a question that asks for a date, an amount or a person is not answered by a passage without one
         # ("How many engineers?" by a sentence that names none): issue 11.2's "a span of the right type"
         typed = question.answer_type not in SPAN_TYPES or value["type_best"] > 0
@@ -380,7 +390,9 @@ class EvidencePicker:
                 "type_best": col["type_span"][0], "dense_best": col["dense"][0],
                 "attribute_dense_best": col["attribute_dense"][0],
                 "attribute_dense_max": col["attribute_dense"].max(),
-                "other_version_best": col["other_version"][0]}
+                "other_version_best": col["other_version"][0],
+                # the best passage's chunk names all the question names: not Tencent's GLM-4.5
+                "subject_chunk_best": col["subject_chunk"][0]}
         else:  # no candidate: nothing found
             values |= {name: 0.0 for name in QUESTION_FEATURES if name not in values}
         return np.array([values[name] for name in QUESTION_FEATURES])
