@@ -55,6 +55,7 @@ def vocabulary() -> Vocabulary:
     ("Which option sets the output file?", "code"),  # a name in code: an option, a parameter, a class
     ("whats the param to hide the input", "code"),
     ("When generating docs, which option sets the output file?", "code"),  # the clause sets the scene
+    ("Which news site published the Hexapod AI profile?", "site"),
     ("What is that lab's name? Who founded Hexapod AI?", "other"),  # a follow-up's query: the first asks
 ])
 def test_the_answer_type_comes_from_how_the_question_asks(question: str, answer_type: str,
@@ -271,6 +272,14 @@ def test_a_count_of_the_thing_asked_for_is_the_amount() -> None:
 def test_a_place_is_a_name_where_something_is(said: str, place: str | None) -> None:
     """A month after "in", a person, or names listed in brackets are no place."""
     assert short_answer("place", "Where is it based?", frozenset({"base"}), said, str.istitle) == place
+
+
+def test_a_site_asked_for_is_where_the_link_points() -> None:
+    link = "[Hexapod AI's profile](https://www.example-news.com/tech/hexapod-ai-profile/)"
+    assert short_answer("site", "Which site ran the Hexapod AI profile?", frozenset({"run", "site"}), link,
+                        str.istitle) == "example-news.com"
+    assert short_answer("site", "Which site ran it?", frozenset({"run", "site"}), "Hexapod AI's profile",
+                        str.istitle) is None
 
 
 @pytest.mark.parametrize(("said", "asked", "code"), [

@@ -66,7 +66,7 @@ QUESTION_FEATURES = (
     "best", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
     "dense_best", "attribute_dense_best", "attribute_dense_max", "unknown", "volatile", "no_subject",
     "other_version_best", "unknown_name", "subject_chunk_best")
-SPAN_TYPES = frozenset({"date", "number", "person", "place", "code"})
+SPAN_TYPES = frozenset({"date", "number", "person", "place", "code", "site"})
 """Answer types whose answer is a span `spans` finds reliably: the best passage must hold one."""
 
 

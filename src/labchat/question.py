@@ -59,6 +59,7 @@ _TYPE_PATTERNS = [
     ("code", r"\b(which|what)(\s+\w+){0,2}?\s+(param|parameter|argument|option|flag|function|method|class|"
              r"command|variable|env var|setting|keyword|field|attribute|property|decorator|exception|hook|"
              r"callback|header)\b(?!\s+(model|strategy|strategies)\b)"),
+    ("site", r"\b(which|what)\s+(\w+\s+){0,2}?(site|website|url|web address|domain|outlet)\b"),
     ("person", r"^\s*(who|whom|whose)\b|\bwho\b"),
     ("place", r"^\s*where\b.*\b(based|located|headquartered|situated|headquarters|offices?|hq)\b"
               r"|^\s*where\s+(is|was|are|were)\s+(that|it|this|they|these|those)\b"
@@ -200,8 +201,8 @@ class Question:
 
     text: str
     answer_type: str
-    """date, number, person, place, code (a name in code: an option, a function), reason, list, compare or
-    other."""
+    """date, number, person, place, code (a name in code: an option, a function), site (a web address),
+    reason, list, compare or other."""
     subject: frozenset[str]
     attribute: frozenset[str]
     volatile: bool

@@ -53,6 +53,8 @@ _CODE_SHAPES = (
 _AGENT = re.compile(rf"(?<=\bby ){NAME.pattern}(?:(?:,\s+|,?\s+and\s+){NAME.pattern})*")
 """Who did it, named after "by": "Backed by Alibaba and Tencent", "founded by Jiang Daxin"."""
 _URL = re.compile(r"(?:https?://|www\.)\S+")
+_SITE = re.compile(r"(?:https?://)?(?:www\.)?([\w\-]+(?:\.[\w\-]+)+)")
+"""The site a web address is on: "china-briefing.com" of "https://www.china-briefing.com/news/..."."""
 """A web address: its digits ("%3A", "/issues/42") are no amount, though a path may date a page
 ("cnbc.com/2025/05/15/...")."""
 _PERSON = re.compile(r"\b[A-Z][a-z]+(?:[\s\-][A-Z][a-z]+)+\b")
@@ -69,7 +71,7 @@ _CAUSE = re.compile(r"\b(?:because|due to|owing to|thanks to|so that|in order to
 """Words that state a cause (English, and 因为, 由于)."""
 _VARIANT = re.compile(r"\b([A-Z][A-Za-z]*)-([A-Z][A-Za-z]*)\b(?![\-\d])")
 _KIND = {"date": "date", "number": "number", "compare": "number", "person": "name", "place": "place",
-         "code": "code", "other": "name"}
+         "code": "code", "site": "site", "other": "name"}
 """The kind of span each answer type looks for; a reason or a list has none (a clause is its answer)."""
 
 
@@ -79,8 +81,8 @@ def spans(text: str, answer_type: str, question: str,
     kind = _KIND.get(answer_type)
     if kind is None:
         return []
-    pattern = {"date": DATE, "number": NUMBER, "name": NAME, "place": PLACE, "code": CODE}[kind]
-    if kind != "date":  # a web address's digits are no amount ("%3A"), though its path may date a page
+    pattern = {"date": DATE, "number": NUMBER, "name": NAME, "place": PLACE, "code": CODE, "site": _URL}[kind]
+    if kind not in ("date", "site"):  # a web address's digits are no amount ("%3A"); its path may date a page
         text = _URL.sub(lambda m: " " * len(m.group()), text)  # same length: the spans keep their places
     found = [*pattern.finditer(text), *(_QUARTER.finditer(text) if kind == "date" else ())]
     if kind == "code":  # a part of a path ("docs_src/app_dir/main.py") is no name to answer with
@@ -140,8 +142,11 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     "Wang Xiaochuan", "Nov 2023"); None for a reason, a list or a "what" (the passage's words answer those),
     or when `text` holds no such span. A person is two capitalised words or more, or names after "by"
     ("Backed by Alibaba and Tencent"), each word a name."""
-    if answer_type not in ("date", "number", "person", "place", "code"):
+    if answer_type not in ("date", "number", "person", "place", "code", "site"):
         return None
+    if answer_type == "site":  # the site, not the whole address
+        found = spans(text, answer_type, question)
+        return _SITE.match(found[0].group()).group(1) if found else None
     text = text.split(": ", 1)[1] if " | " in text else text  # a table row, not its header
     if answer_type == "person":
         # every word a name the corpus writes: "Deep Learning Research Labs" has the shape of a person, but
