@@ -56,6 +56,7 @@ def vocabulary() -> Vocabulary:
     ("whats the param to hide the input", "code"),
     ("When generating docs, which option sets the output file?", "code"),  # the clause sets the scene
     ("Which news site published the Hexapod AI profile?", "site"),
+    ("Where can I read its technical report?", "site"),  # a link is where one reads it
     ("What is that lab's name? Who founded Hexapod AI?", "other"),  # a follow-up's query: the first asks
 ])
 def test_the_answer_type_comes_from_how_the_question_asks(question: str, answer_type: str,

@@ -59,7 +59,8 @@ _TYPE_PATTERNS = [
     ("code", r"\b(which|what)(\s+\w+){0,2}?\s+(param|parameter|argument|option|flag|function|method|class|"
              r"command|variable|env var|setting|keyword|field|attribute|property|decorator|exception|hook|"
              r"callback|header)\b(?!\s+(model|strategy|strategies)\b)"),
-    ("site", r"\b(which|what)\s+(\w+\s+){0,2}?(site|website|url|web address|domain|outlet)\b"),
+    ("site", r"\b(which|what)\s+(\w+\s+){0,2}?(site|website|url|web address|domain|outlet)\b"
+             r"|^\s*where\s+(can|could|do|should)\s+(i|we|you|one)\s+(read|find|download|get|see)\b"),
     ("person", r"^\s*(who|whom|whose)\b|\bwho\b"),
     ("place", r"^\s*where\b.*\b(based|located|headquartered|situated|headquarters|offices?|hq)\b"
               r"|^\s*where\s+(is|was|are|were)\s+(that|it|this|they|these|those)\b"
