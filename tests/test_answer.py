@@ -168,6 +168,17 @@ def test_a_version_asked_about_is_answered_from_a_passage_naming_it(tmp_path: Pa
     assert _run(models, "When was Beetle-6 released?").answer.abstained
 
 
+def test_a_default_is_answered_by_a_passage_that_states_one(tmp_path: Path, pipeline: Pipeline) -> None:
+    """An example's "retries=1" is no default: asked for the default number of retries, labchat refuses;
+    asked for the default timeout, which the page states, it answers."""
+    docs = _over(tmp_path, pipeline, {"transports.md": (
+        "# Transports\n\nThe transport can retry a failed connection: `Transport(retries=1)`.\n\n"
+        "The default timeout is 5 seconds of network inactivity.\n")}, "defaults")
+    assert _run(docs, "How many retries does the transport make by default?").answer.abstained
+    answer = _run(docs, "What is the default timeout?").answer
+    assert not answer.abstained and "5 seconds" in answer.text, _shown(answer)
+
+
 def test_an_amount_of_another_named_kind_is_no_answer(tmp_path: Path, pipeline: Pipeline) -> None:
     """The lab's valuation is stated, its headcount and revenue are not: asked for those, the valuation is
     no answer; asked what it is worth, it is."""

@@ -47,6 +47,12 @@ _WORD = re.compile(r"[\w\-.]+")
 _TYPED = re.compile(r"[A-Za-z0-9]+(?:[./\-][A-Za-z0-9]+)*")
 _IDENTIFIER = re.compile(r"\b[A-Za-z]\w+(?:\.[A-Za-z_]\w+)+|\b\w+_\w+|(?<![\w-])--[A-Za-z][\w-]*")
 """A name from code: words joined by underscores or dots between letters, or an option ("--reload")."""
+_DEFAULT = re.compile(r"\bdefault", re.IGNORECASE)
+_ASKS_DEFAULT = re.compile(r"\bby default\b|\bwhat(?:'s|\s+is|\s+was|\s+are)\s+the\s+default\b"
+                           r"|\bdefault\s+(?:value|setting)s?\b|\bdefaults?\s+to\b"
+                           r"|\bthe\s+default\s+(?:\w+\s+){0,2}(?:of|for)\b", re.IGNORECASE)
+"""A question for a default value ("What port does it use by default?", "What is the default timeout?"), not
+one that mentions a default thing ("open a file in the default program")."""
 _VERSION_NUMBER = re.compile(r"\d+(?:\.\d+)*")
 _NUMBERED = re.compile(r"\s*(\d+)")
 _TERM = re.compile(r"[^.!?:]{1,40}?(?:\s[-\u2013\u2014]\s|:\s)")
@@ -311,6 +317,7 @@ class EvidencePicker:
         used = 0
         order = np.argsort(-scores, kind="stable")
         why = asks_why(question.text)
+        asks_default = bool(_ASKS_DEFAULT.search(question.text))
         if (question.answer_type in SPAN_TYPES or why) and len(order):
             # the answer to "how many" is the best sentence that holds an amount, ahead of better-scored ones
             # that hold none ("Access to user feedback" for "How many users?"), and the answer to "why" the
@@ -360,6 +367,10 @@ class EvidencePicker:
         # more than "chief scientist": over half its words by rarity), or the doer after "by", not any name
         typed = typed and (question.answer_type != "person" or not passages or value["attribute_best"] > 0.5
                            or done_by(passages[0].text, question.text, self.vocabulary.is_name))
+        # and "What is the default timeout?" not by a passage that says nothing of a default (an example's
+        # "timeout=10.0" is no default; "open it in the default program" asks for a way, not a value)
+        typed = typed and not (passages and asks_default
+                               and not _DEFAULT.search(f"{passages[0].section} {passages[0].text}"))
         # and "how many employees" not by "a $1B valuation": an amount of another named kind
         typed = typed and not (question.answer_type == "number" and passages
                                and other_quantity(question, passages[0].text))
