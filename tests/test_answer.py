@@ -168,6 +168,16 @@ def test_a_version_asked_about_is_answered_from_a_passage_naming_it(tmp_path: Pa
     assert _run(models, "When was Beetle-6 released?").answer.abstained
 
 
+def test_a_chinese_question_gives_its_names_to_the_follow_up(tmp_path: Path, pipeline: Pipeline) -> None:
+    """The corpus pairs 艾克米机器人 with Acme Robotics: after a Chinese question about it, "it" is Acme."""
+    acme = _over(tmp_path, pipeline, {"acme.md": (
+        "# Acme\n\nThe robots of Acme Robotics (艾克米机器人) walk. "
+        "The assistant Beebot was launched by Acme Robotics in May 2031.\n\n"
+        "# Zeta\n\nThe Zeta lab launched Zetabot in June 2032.\n")}, "acme")
+    first = "艾克米机器人推出的助手叫什么名字\uff1f"
+    assert "Acme Robotics" in acme.finder.resolve("When did it launch?", [(first, "From the documents: ...")])
+
+
 def test_a_default_is_answered_by_a_passage_that_states_one(tmp_path: Path, pipeline: Pipeline) -> None:
     """An example's "retries=1" is no default: asked for the default number of retries, labchat refuses;
     asked for the default timeout, which the page states, it answers."""

@@ -127,6 +127,13 @@ def test_a_possessive_ellipsis_drops_the_owner_it_replaces() -> None:
         "What did WeChat's gaming business give Tencent for LLM development?"
 
 
+def test_a_possessive_ellipsis_with_no_owner_to_replace_asks_of_the_subject() -> None:
+    """"What about its context?" after a question with no possessive: the context of what was asked about
+    first, not the previous question's verb replaced ("What does Step-2 context on Yi?")."""
+    scored = ("What does Step-2 score on Yi?", "From the documents: “Yi: 96.2” [1]")
+    assert resolve("What about its context?", scored) == "What about its context? Step-2"
+
+
 def test_a_chain_of_ellipses_keeps_replacing_the_same_phrase() -> None:
     giants = ("What does the landscape list as the tech giants' first advantage?", "Compute [1].")
     startups = ("And for the well-funded startups?", "Agility [1].")

@@ -202,7 +202,10 @@ class _Thread:
             if not spans:
                 return None
             start, end = spans[self.closest(new, [previous[a:b] for a, b in spans])]
-        if possessive and (owner := _OWNER.search(previous[:start])):
+        if possessive:
+            owner = _OWNER.search(previous[:start])
+            if not owner:  # "What about its context?" after "What does X score on Y?": X's context
+                return f"{question} {self.subject[0]}" if self.subject else None
             start = owner.start()  # "its gaming business" for "WeChat's social data": its is not WeChat's
         self.slot = new
         return f"{previous[:start]}{new}{previous[end:]}"

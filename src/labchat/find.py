@@ -67,7 +67,9 @@ class Finder:
     def resolve(self, question: str, history: Sequence[tuple[str, str]] = ()) -> str:
         """The query for a question asked after `history` (earlier (question, answer) turns): follow-ups
         made to stand alone (`conversation.contextualize`), then `query`."""
-        return self.query(contextualize(question, history, self.is_name, lambda a: a.strip() == ABSTAIN,
+        # earlier questions in English, so a Chinese one gives its names (百川智能: Baichuan AI) to the thread
+        english = [(self.query(asked), answer) for asked, answer in history]
+        return self.query(contextualize(question, english, self.is_name, lambda a: a.strip() == ABSTAIN,
                                         self.closest))
 
     def closest(self, phrase: str, candidates: list[str]) -> int:
