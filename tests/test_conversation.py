@@ -161,6 +161,15 @@ def test_a_place_in_the_latest_list_is_its_item(question: str, item: str) -> Non
     assert item in resolved and not ({"Alibaba", "Tencent", "Baidu"} - {item}) & set(resolved.split())
 
 
+def test_a_bracket_inside_a_list_is_an_aside_not_the_list() -> None:
+    """"SenseTime (Shenzhen, multimodal AI) and Rednote": the first one is SenseTime; a list held by the
+    brackets alone ("Tech giants (Alibaba, Tencent, Baidu)") is still that list."""
+    listed = ("Which other players does it mention?", "“Others include SenseTime (Shenzhen, multimodal AI) "
+                                                       "and Rednote, but they trail.” [1]")
+    resolved = resolve("When was the first one founded?", listed)
+    assert "SenseTime" in resolved and "Shenzhen" not in resolved
+
+
 def test_list_items_are_cut_where_the_list_begins_and_ends() -> None:
     sizes = ("In which sizes do the Yi Chat models come?", "“Yi Chat Models | 6B, 34B, 9B” [1]")
     assert resolve("Which Yi model with the second of those sizes handles images?", sizes) == \
