@@ -178,6 +178,18 @@ def test_a_chinese_question_gives_its_names_to_the_follow_up(tmp_path: Path, pip
     assert "Acme Robotics" in acme.finder.resolve("When did it launch?", [(first, "From the documents: ...")])
 
 
+def test_an_instruction_is_answered_by_the_sentence_naming_the_code_that_does_it(tmp_path: Path,
+                                                                                pipeline: Pipeline) -> None:
+    """Asked how to hide what the user types, the answer is the sentence with hide_input, not the example
+    output that talks of the password typed."""
+    docs = _over(tmp_path, pipeline, {"password.md": (
+        "# Password prompt\n\nYou can ask for a password and hide what the user types.\n\n"
+        "// Let's imagine the password typed was \"rocks\". Hello Camila, the user types it.\n\n"
+        "You can achieve the same using hide_input=True.\n")}, "howto")
+    answer = _run(docs, "how do i hide what the user types when asking for a password").answer
+    assert "hide_input" in answer.text, _shown(answer)
+
+
 def test_a_default_is_answered_by_a_passage_that_states_one(tmp_path: Path, pipeline: Pipeline) -> None:
     """An example's "retries=1" is no default: asked for the default number of retries, labchat refuses;
     asked for the default timeout, which the page states, it answers."""

@@ -53,6 +53,10 @@ _ASKS_DEFAULT = re.compile(r"\bby default\b|\bwhat(?:'s|\s+is|\s+was|\s+are)\s+t
                            r"|\bthe\s+default\s+(?:\w+\s+){0,2}(?:of|for)\b", re.IGNORECASE)
 """A question for a default value ("What port does it use by default?", "What is the default timeout?"), not
 one that mentions a default thing ("open a file in the default program")."""
+_HOW_TO = re.compile(r"\s*how\s+(?:do|can|should|would)\s+(?:i|we|you|one)\b", re.IGNORECASE)
+"""An instruction asked for ("How do I turn off SSL verification?"), not how something works."""
+_HOW_TO_REACH = 3
+"""How far down the ranked sentences an instruction looks for one naming code."""
 _VERSION_NUMBER = re.compile(r"\d+(?:\.\d+)*")
 _NUMBERED = re.compile(r"\s*(\d+)")
 _TERM = re.compile(r"[^.!?:]{1,40}?(?:\s[-\u2013\u2014]\s|:\s)")
@@ -331,6 +335,13 @@ class EvidencePicker:
                 spans = spans & named if (spans & named).any() else spans
             if spans.any():
                 first = int(np.argmax(spans))
+                order = np.r_[order[first], np.delete(order, first)]
+        if _HOW_TO.match(question.text) and len(order):
+            # "How do I hide the input?" in a manual is answered by the option that does it
+            # ("hide_input=True"): of the three best sentences, the first that names code goes first
+            coded = [has_span(pairs[i][1], "code", question.text) for i in order[:_HOW_TO_REACH]]
+            if any(coded) and not coded[0]:
+                first = coded.index(True)
                 order = np.r_[order[first], np.delete(order, first)]
         for i in order:
             hit, text = pairs[i]
