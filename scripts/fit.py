@@ -26,8 +26,10 @@ cross-validated answers to DIR/<set>.jsonl (what score.py scored), to read what 
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -192,7 +194,8 @@ def main(sets: list[tuple[Path, Path]], write: bool, results_dir: Path | None = 
         results_dir.mkdir(parents=True, exist_ok=True)
     questions = read(sets)
     paths = list(dict.fromkeys(path for path, _ in sets))
-    index_root = Path(tempfile.mkdtemp(prefix="labchat-fit-"))
+    index_root = Path(tempfile.mkdtemp(prefix="labchat-fit-"))  # the other corpora's indexes, removed at exit
+    atexit.register(shutil.rmtree, index_root, ignore_errors=True)
     finder_of = finders({q["corpus"] for q in questions}, index_root)
     settings = Settings()
     asked, rows, labels, owners = [], [], [], []
