@@ -232,10 +232,10 @@ def main(sets: list[tuple[Path, Path]], write: bool, results_dir: Path | None = 
     for ranker, (train_ids, test_ids) in zip(rankers, folds, strict=True):
         judge = fit_linear(qrows[train_ids], answerable[train_ids], QUESTION_FEATURES)
         models = FittedModels(ranker, judge, 0.0)
+        finds = {c: functools.partial(_find, f, EvidencePicker(f.vocabulary, f.embedder, models))
+                 for c, f in finder_of.items()}
         for i in test_ids:
-            finder = finder_of[questions[i]["corpus"]]
-            picker = EvidencePicker(finder.vocabulary, finder.embedder, models)
-            find = functools.partial(_find, finder, picker)
+            finder, find = finder_of[questions[i]["corpus"]], finds[questions[i]["corpus"]]
             found = finder.find_parts(finder.resolve(questions[i]["question"], questions[i]["history"]),
                                       finder.untranslated(questions[i]["question"]), find=find)
             compared = comparison(found, find)

@@ -182,8 +182,9 @@ class _Thread:
         """The previous question with the phrase an ellipsis brings in place of the one it most resembles:
         "And for the well-funded startups?" after "... the tech giants' first advantage?" asks for the
         startups' first advantage. Names stay (the subject carries over); None when the phrase is long or
-        nothing in the previous question can give way. (An ellipsis that is a whole question of its own,
-        "And what is its code there?", is not replaced into anything: `resolve` does not come here.)
+        nothing in the previous question can give way. "What about its context?" with no owner in the previous
+        question to replace is asked of the first name talked about. (An ellipsis that is a whole question of
+        its own, "And what is its code there?", is not replaced into anything: `resolve` does not come here.)
         """
         phrase = _ELLIPSIS_WORDS.sub("", question)
         words = phrase.split()

@@ -214,6 +214,11 @@ def stated(text: str) -> str:
     return " ".join(f"{n} {c}" for n, c in cells if c.strip().lower() not in _EMPTY_CELLS)
 
 
+def _to_front(order: np.ndarray, first: int) -> np.ndarray:
+    """`order` with its entry at `first` moved ahead of the others, which keep their order."""
+    return np.r_[order[first], np.delete(order, first)]
+
+
 def unknown_names(text: str, vocabulary: Vocabulary, written: str = "") -> float:
     """Share of the names a question types (a capital after its first word, or letters with digits:
     "CTO", "SWE-bench", "H100") that the documents never write: what they ask about is elsewhere. Plain
@@ -321,7 +326,6 @@ class EvidencePicker:
         used = 0
         order = np.argsort(-scores, kind="stable")
         why = asks_why(question.text)
-        asks_default = bool(_ASKS_DEFAULT.search(question.text))
         if (question.answer_type in SPAN_TYPES or why) and len(order):
             # the answer to "how many" is the best sentence that holds an amount, ahead of better-scored ones
             # that hold none ("Access to user feedback" for "How many users?"), and the answer to "why" the
@@ -334,15 +338,13 @@ class EvidencePicker:
                                   for i in order])
                 spans = spans & named if (spans & named).any() else spans
             if spans.any():
-                first = int(np.argmax(spans))
-                order = np.r_[order[first], np.delete(order, first)]
+                order = _to_front(order, int(np.argmax(spans)))
         if _HOW_TO.match(question.text) and len(order):
             # "How do I hide the input?" in a manual is answered by the option that does it
             # ("hide_input=True"): of the three best sentences, the first that names code goes first
             coded = [has_span(pairs[i][1], "code", question.text) for i in order[:_HOW_TO_REACH]]
             if any(coded) and not coded[0]:
-                first = coded.index(True)
-                order = np.r_[order[first], np.delete(order, first)]
+                order = _to_front(order, coded.index(True))
         for i in order:
             hit, text = pairs[i]
             if why and not passages and not has_span(text, "reason", question.text) and i + 1 < len(pairs) \
@@ -368,8 +370,8 @@ class EvidencePicker:
         about = passages and (not question.subject or value["subject_best"] > 0) and value["unknown_name"] < 1
         # nor is "When did Tencent release GLM-4.5?" answered from a chunk that never writes 4.5 (a release
         # note under "## 0.24.0" writes its version alone)
-        asked = {number for _, number in versions(question.text)}
-        about = about and (not asked or bool(asked & set(_VERSION_NUMBER.findall(
+        numbers = {number for _, number in versions(question.text)}
+        about = about and (not numbers or bool(numbers & set(_VERSION_NUMBER.findall(
             f"{pairs[kept[0]][0].chunk.section} {pairs[kept[0]][0].chunk.text}"))))
         # a question that asks for a date, an amount or a person is not answered by a passage without one
         # ("How many engineers?" by a sentence that names none): issue 11.2's "a span of the right type"
@@ -380,7 +382,7 @@ class EvidencePicker:
                            or done_by(passages[0].text, question.text, self.vocabulary.is_name))
         # and "What is the default timeout?" not by a passage that says nothing of a default (an example's
         # "timeout=10.0" is no default; "open it in the default program" asks for a way, not a value)
-        typed = typed and not (passages and asks_default
+        typed = typed and not (passages and _ASKS_DEFAULT.search(question.text)
                                and not _DEFAULT.search(f"{passages[0].section} {passages[0].text}"))
         # and "how many employees" not by "a $1B valuation": an amount of another named kind
         typed = typed and not (question.answer_type == "number" and passages

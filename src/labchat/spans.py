@@ -53,10 +53,10 @@ _CODE_SHAPES = (
 _AGENT = re.compile(rf"(?<=\bby ){NAME.pattern}(?:(?:,\s+|,?\s+and\s+){NAME.pattern})*")
 """Who did it, named after "by": "Backed by Alibaba and Tencent", "founded by Jiang Daxin"."""
 _URL = re.compile(r"(?:https?://|www\.)\S+")
-_SITE = re.compile(r"(?:https?://)?(?:www\.)?([\w\-]+(?:\.[\w\-]+)+)")
-"""The site a web address is on: "china-briefing.com" of "https://www.china-briefing.com/news/..."."""
 """A web address: its digits ("%3A", "/issues/42") are no amount, though a path may date a page
 ("cnbc.com/2025/05/15/...")."""
+_SITE = re.compile(r"(?:https?://)?(?:www\.)?([\w\-]+(?:\.[\w\-]+)+)")
+"""The site a web address is on: "china-briefing.com" of "https://www.china-briefing.com/news/..."."""
 _PERSON = re.compile(r"\b[A-Z][a-z]+(?:[\s\-][A-Z][a-z]+)+\b")
 _YEAR = re.compile(r"19\d{2}|20[0-3]\d")
 """A year: up to the 2030s, so a power of two ("Default: 2048", "4096 tokens") stays an amount."""
