@@ -37,6 +37,10 @@ _THAT_THING = re.compile(r"\b(?:that|this|these|those)\s+(?!one\b)[a-z]+", re.IG
 earlier question closest to it in meaning says what it is, with the subject."""
 _LEADING = r"(?:and|or|also|but)\b|(?:how|what) about\b"
 """English words opening an ellipsis ("And Zhipu?", "What about maths?")."""
+_PREPOSITION = re.compile(rf"^\s*(?:{_LEADING})?\s*(on|in|for|at|from|with|by|under|about|to)\s",
+                          re.IGNORECASE)
+"""The preposition an ellipsis opens with ("And on GPQA?"): the name after it in the last question gives
+way."""
 _ELLIPSIS = re.compile(rf"^\s*(?:{_LEADING}|那|还有)|呢\s*[?\uff1f]?\s*$", re.IGNORECASE)
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 """English ordinals, first to tenth: a place in a list (here, and in `question.analyse`)."""
@@ -70,16 +74,19 @@ _QUESTION_WORD = re.compile(
 _WHICH = re.compile(r"\s*(?:which|who)\b|.*\b(?:called|named)\W*$|.*\bthe name of\b", re.IGNORECASE)
 """A question asking to name something ("Which model ...?", "What is its finance model called?"): its answer's
 name becomes what the conversation is about."""
-_IT = re.compile(r"\b(?:it|its|th(?:at|is|e) one)\b|[它其]", re.IGNORECASE)
-"""What refers to the one thing an answer named ("What is that one for?"), not to a group ("that series")."""
-_PERSONAL = re.compile(r"\b(?:he|him|his|she|her)\b|[他她]", re.IGNORECASE)
-"""What refers to a person: after "Who founded X?", the person the answer named, not X."""
+_IT = re.compile(rf"\b(?:it|its|th(?:at|is|e) one|th(?:at|is)\s+(?!series\b|companies\b){_GENERAL})\b|[它其]",
+                 re.IGNORECASE)
+"""What refers to the one thing an answer named ("What is that one for?", "that model"), not to a group
+("that series")."""
+_PERSONAL = re.compile(r"\b(?:he|him|his|she|her)\b|[他她](?!们)", re.IGNORECASE)
+"""What refers to a person: after "Who founded X?", the person the answer named, not X (他们 is "they")."""
 _ASKED_FOR = re.compile(r"^\s*(?:how\s+(?:many|much)|what|which)\s+([\w.\-]+)(?=\s+(?:did|does|do|is|are|was|"
                         r"were|has|have|had|can|could|will|would)\b)", re.IGNORECASE)
 """The thing a question asks to count or name ("How many GPUs did it build?"): a name there is what is
 asked, not whom the question is about (but "Which Qwen model ..." is about Qwen)."""
-_OWNED = re.compile(r"\b(?:its|their|his|her)\s+([\w.\-]+)", re.IGNORECASE)
-"""What a possessive gives its referent ("its CFO"): an attribute, not a name the question is about."""
+_OWNED = re.compile(r"\b(?:its|their|his|her)\s+([\w.\-]+(?:\s+(?-i:[A-Z0-9])[\w.\-]*\b)*)", re.IGNORECASE)
+"""What a possessive gives its referent ("its CFO", "their Series B"): an attribute, not a name the question
+is about."""
 _POSSESSIVES = frozenset("its their his her".split())
 _OWNER = re.compile(r"[\w.\-]+['\u2019]s\s+$")
 """A possessive just before the phrase an ellipsis replaces ("WeChat's " of "WeChat's social data")."""
@@ -110,8 +117,11 @@ def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Ca
                            ][:1] if _WHICH.match(asked) else []
         # "Who founded Baichuan?" "Wang Xiaochuan ...": "he" is now Wang Xiaochuan
         people = [n for n in answered if len(n.split()) > 1 and n not in named]
-        thread.person = people[:1] if re.match(r"\s*who\b", asked, re.I) else thread.person
-        thread.subject = named or answered or thread.subject
+        thread.person = people[:1] if re.search(r"\bwho\b", asked, re.I) else thread.person
+        # "What did Hunyuan T1 score on MATH-500?" "And on GPQA-diamond?": the name that stayed is the topic,
+        # so "What architecture does that model use?" asks of Hunyuan T1, not of a benchmark
+        stayed = [n for n in named if n in thread.subject]
+        thread.subject = (stayed if 0 < len(stayed) < len(named) else named) or answered or thread.subject
         thread.items = _items(said, is_name) or thread.items
     return thread.resolve(question)
 
@@ -149,13 +159,14 @@ class _Thread:
         whole = _QUESTION_WORD.search(_ELLIPSIS_WORDS.sub("", question))  # "And when did it announce X?"
         if previous and _ELLIPSIS.search(question) and not whole:
             if names and _names(previous, is_name):
-                return _swap(previous, names, is_name)
+                return _swap(previous, question, names, is_name)
             if replaced := self._replace(question, slot):
                 return replaced
         # a capitalised word after the first names something, though the corpus may not know it (any more)
         names = names or [m.group() for m in _CAPITALISED.finditer(question.strip()) if m.start() > 0]
         if _PRONOUN.search(question):  # "How many GPUs did it build?", "Who is its CFO?": about "it"
-            names = [n for n in names if n not in _asked_for(question)]
+            asked = _asked_for(question)
+            names = [n for n in names if not any(f" {n} " in f" {a} " for a in asked)]
         short = len(_TOKEN.findall(question)) <= _SHORT
         if short and not names and previous and not (_PRONOUN.search(question) or _DEFINITE.search(question)):
             return f"{_asked(question)} {previous}"  # a fragment ("Over what span?") asks of the last one
@@ -166,7 +177,8 @@ class _Thread:
             return question
         # "he" is the person, still of the subject: "What did he do before?" asks of the founder at Baichuan
         people = dict.fromkeys([*self.person, *self.subject]) if _PERSONAL.search(question) else {}
-        subject = " ".join(people if self.person and people
+        # names apart, so that the next turn reads them as two ("Kai-Fu Lee, 01.AI"), not one
+        subject = ", ".join(people if self.person and people
                            else self.specific if self.specific and _IT.search(question) else self.subject)
         stand_in = _STAND_IN.search(question)
         if stand_in:
@@ -251,13 +263,18 @@ def _about(question: str, is_name: Callable[[str], bool]) -> list[str]:
     return [n for n in _names(question, is_name) if n not in asked]
 
 
-def _swap(previous: str, names: list[str], is_name: Callable[[str], bool]) -> str:
-    """The previous question asked about `names` instead: the old name most like the new one gives way
-    (Step-1 for Step-2, not StepFun)."""
+def _swap(previous: str, question: str, names: list[str], is_name: Callable[[str], bool]) -> str:
+    """The previous question asked about `names` instead: the old name after the preposition the ellipsis
+    opens with gives way ("And on GPQA?": the benchmark after "score on", not the model), else the old name
+    most like the new one (Step-1 for Step-2, not StepFun)."""
     old = _names(previous, is_name)
     if not old:
         return f"{previous} {' '.join(names)}"
-    target = max(old, key=lambda name: SequenceMatcher(None, name.casefold(), names[0].casefold()).ratio())
+    opening = _PREPOSITION.match(question)
+    placed = [name for name in old if opening and re.search(
+        rf"\b{opening.group(1)}\s+(?:the\s+)?{re.escape(name)}", previous, re.IGNORECASE)]
+    target = placed[0] if placed else max(
+        old, key=lambda name: SequenceMatcher(None, name.casefold(), names[0].casefold()).ratio())
     return previous.replace(target, " and ".join(names), 1)
 
 

@@ -49,6 +49,9 @@ GLOSSARY = {  # language, not any corpus's names: those belong in its labchat.ya
     "合作": "partnership", "合作伙伴": "partners", "芯片": "chips", "算力": "compute", "词元": "tokens",
     "默认": "default", "选项": "option", "参数设置": "parameter", "命令": "command", "安装": "install",
     "配置": "configuration", "错误": "error", "超时": "timeout", "环境变量": "environment variable",
+    # pronouns, so that a Chinese turn in the history still refers back ("他在2009年创办了…" asks of him)
+    "他们": "they", "她们": "they", "它们": "they", "他": "he", "她": "she", "它": "it", "那个": "that",
+    "这个": "this",
 }
 _ROUND = re.compile(r"([A-Z])\s*轮")
 """"A轮": a Series A round."""
