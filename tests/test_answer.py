@@ -190,6 +190,22 @@ def test_an_instruction_is_answered_by_the_sentence_naming_the_code_that_does_it
     assert "hide_input" in answer.text, _shown(answer)
 
 
+def test_a_name_or_command_written_as_code_answers_in_a_manual(tmp_path: Path, pipeline: Pipeline) -> None:
+    """A manual marks code with backticks and fences: `slim` is the setting asked for though a plain word,
+    and "How do I install it with conda?" is answered by the conda command, not the sentence about pip."""
+    docs = _over(tmp_path, pipeline, {
+        "lambda.md": "# Deploying to Lambda\n\nThe package metadata can go missing on Lambda.\n\n"
+                     "You can fix this issue by setting the `slim` setting to false in your serverless.yml "
+                     "file.\n",
+        "install.md": "# Install\n\nYou can install Beetle from PyPI: `pip install -U beetle`\n\n"
+                      "Beetle is also available on conda under the conda-forge channel:\n\n"
+                      "```bash\nconda install beetle -c conda-forge\n```\n"}, "manual")
+    answer = _run(docs, "Which setting should I set to false in serverless.yml on Lambda?").answer
+    assert answer.text.startswith("**slim**"), _shown(answer)
+    answer = _run(docs, "how do i install beetle with conda").answer
+    assert "conda install beetle -c conda-forge" in answer.text, _shown(answer)
+
+
 def test_a_default_is_answered_by_a_passage_that_states_one(tmp_path: Path, pipeline: Pipeline) -> None:
     """An example's "retries=1" is no default: asked for the default number of retries, labchat refuses;
     asked for the default timeout, which the page states, it answers."""
@@ -209,6 +225,9 @@ def test_an_amount_of_another_named_kind_is_no_answer(tmp_path: Path, pipeline: 
     assert _run(zeta, "How many employees does the Zeta lab have?").answer.abstained
     assert _run(zeta, "How much revenue did the Zeta lab make?").answer.abstained
     assert _run(zeta, "How much is the Zeta lab worth?").answer.text.startswith("**$2B**")
+    # a price is an amount of money, and nothing is known of today
+    assert _run(zeta, "How much does a Zeta lab subscription cost per month?").answer.abstained
+    assert _run(zeta, "How much is the Zeta lab worth today?").answer.abstained
 
 
 def test_who_is_answered_by_a_passage_saying_the_role_asked(tmp_path: Path, pipeline: Pipeline) -> None:
@@ -222,6 +241,8 @@ def test_who_is_answered_by_a_passage_saying_the_role_asked(tmp_path: Path, pipe
     assert _run(zeta, "Who is the chief scientist at Zeta?").answer.text.startswith("**Omar Finch**")
     # asked who did something, the one it was done by is the answer in other words too
     assert _run(zeta, "Who started Zeta?").answer.text.startswith("**Ada Quill**")
+    # and asked for the role by its noun, "founded by" says it
+    assert _run(zeta, "Who were the founders of the Zeta lab?").answer.text.startswith("**Ada Quill**")
 
 
 def test_a_question_for_a_place_is_answered_by_a_place_or_refused(tmp_path: Path, pipeline: Pipeline) -> None:

@@ -10,9 +10,9 @@ from labchat.chunking import Chunk
 from labchat.compare import value
 from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, sentences, unknown_names
 from labchat.fitted import FittedModels
-from labchat.question import Vocabulary, analyse, asks_for_many, options, parts
+from labchat.question import Vocabulary, analyse, asks_for_many, asks_now, options, parts, unpaid
 from labchat.retrieve import tokenize
-from labchat.spans import has_span, other_version, short_answer, variants
+from labchat.spans import done_by, has_span, other_version, short_answer, variants, versions
 
 CHUNKS = [
     Chunk("notes.md", "Hexapod AI > Funding", "Hexapod AI raised $40M in its Series A round in March 2031."),
@@ -55,6 +55,7 @@ def vocabulary() -> Vocabulary:
     ("Which option sets the output file?", "code"),  # a name in code: an option, a parameter, a class
     ("whats the param to hide the input", "code"),
     ("When generating docs, which option sets the output file?", "code"),  # the clause sets the scene
+    ("When a model has extra='allow', in which attribute are the extra fields stored?", "code"),
     ("Which news site published the Hexapod AI profile?", "site"),
     ("Where can I read its technical report?", "site"),  # a link is where one reads it
     ("What is that lab's name? Who founded Hexapod AI?", "other"),  # a follow-up's query: the first asks
@@ -344,3 +345,46 @@ def test_the_fitted_models_match_the_features_the_code_computes() -> None:
     assert all(w >= 0 for name, w in weights.items() if name.startswith(("subject_", "attribute_")))
     rows = np.zeros((2, len(QUESTION_FEATURES)))
     assert ((models.answerable(rows) > 0) & (models.answerable(rows) < 1)).all()
+
+
+def test_a_name_a_chunk_writes_as_code_is_code_though_plain_in_shape() -> None:
+    """`slim` is a setting where the chunk writes it between backticks; a flag is written with a dash."""
+    said = "You can fix this issue by setting the slim setting to false in your serverless.yml file:"
+    asked = "Which setting should I set to false?"
+    attribute = frozenset(tokenize(asked))
+    assert short_answer("code", asked, attribute, said, str.istitle, frozenset({"slim"})) == "slim"
+    assert short_answer("code", asked, attribute, said, str.istitle) == "serverless.yml"  # by shape alone
+    flags = "Call export_schema() or pass --schema-file to the CLI"
+    assert short_answer("code", "Which flag exports the schema?", frozenset({"export", "schema"}), flags,
+                        str.istitle) == "--schema-file"
+
+
+def test_a_word_before_a_version_number_is_no_name_unless_it_names() -> None:
+    """"ERNIE 4.5 over 3.0" names one version: "over 3.0" is no name."""
+    assert versions("How much did inference improve in ERNIE 4.5 over 3.0?") == {("ernie", "4.5")}
+
+
+def test_a_price_is_money_and_today_is_nothing_a_document_knows(vocabulary: Vocabulary) -> None:
+    question = analyse("How much does a Beetle-2 subscription cost per month?", vocabulary)
+    assert unpaid(question, "Getting started with Beetle-2 takes three simple steps")
+    assert not unpaid(question, "Beetle-2 costs $20 per month")
+    assert not unpaid(analyse("How many steps does it take?", vocabulary), "three simple steps")
+    assert asks_now("What is Hexapod AI's share price today?")
+    assert not asks_now("What did Hexapod AI raise in its Series A?")
+
+
+def test_a_role_is_answered_by_who_did_what_it_names() -> None:
+    """"founders" asks who founded it: a name after "Founded ... by" answers, not for a CTO."""
+    said = "Founded in March 2031 by Ada Quill and Bo Lin, Hexapod AI grew fast."
+    assert done_by(said, "Who were the founders of Hexapod AI?", str.istitle, frozenset(tokenize("founders")))
+    assert not done_by(said, "Who is the CTO of Hexapod AI?", str.istitle, frozenset(tokenize("CTO")))
+    assert set(tokenize("co-founders")) & set(tokenize("founded"))
+
+
+def test_a_list_number_is_no_part_of_the_item_and_code_keeps_its_underscores() -> None:
+    chunk = Chunk("notes.md", "Hexapod AI > Milestones",
+                  "1. **Funding**: raised $40M\n2. **Fast Unicorn**: valued at $1B within 8 months\n\n"
+                  "Extra fields are stored in the `__pydantic_extra__` dictionary, **always**.")
+    said = [text for text, _ in sentences(chunk)]
+    assert "Fast Unicorn: valued at $1B within 8 months" in said
+    assert "Extra fields are stored in the __pydantic_extra__ dictionary, always." in said

@@ -19,7 +19,7 @@ import numpy as np
 from labchat.chunking import LIST_MARKER, MAX_LEAD, Chunk, hard_break, lead, spell_marks
 from labchat.embed import Embedder
 from labchat.fitted import FittedModels
-from labchat.question import Question, Vocabulary, other_quantity
+from labchat.question import Question, Vocabulary, asks_now, other_quantity, unpaid
 from labchat.retrieve import Hit, tokenize
 from labchat.spans import (
     asks_why,
@@ -30,12 +30,14 @@ from labchat.spans import (
     variants,
     version_matches,
     versions,
+    written_as_code,
 )
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;\u3002\uff01\uff1f])\s+(?=[A-Z0-9*\"\u3400-\u9fff])")
-_MARKUP = re.compile(r"\*\*|__|`")
-"""Emphasis and code marks; links stay as written ("[Hishel](https://hishel.com)"): the label is what a
-reader quotes, the address which site said it."""
+_MARKUP = re.compile(r"`([^`]*)`|\*\*|__|`")
+"""Code marks (what they hold is kept as written: `__pydantic_extra__` is no emphasis) and emphasis; links
+stay as written ("[Hishel](https://hishel.com)"): the label is what a reader quotes, the address which
+site said it."""
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 """A markdown link: its label is what a reader sees of it, so a sentence's length counts the label only."""
 _EMPTY_CELLS = frozenset({"", "-", "--", "\u2013", "\u2014", "?", "n/a", "na", "tbd", "unknown"})
@@ -57,6 +59,9 @@ _HOW_TO = re.compile(r"\s*how\s+(?:do|can|should|would)\s+(?:i|we|you|one)\b", r
 """An instruction asked for ("How do I turn off SSL verification?"), not how something works."""
 _HOW_TO_REACH = 3
 """How far down the ranked sentences an instruction looks for one naming code."""
+_COMMAND = re.compile(r"(?:\$\s+)?[a-z][\w.\-]*(?: [^\s'\\]+){1,8}")
+"""A line of code that is one command ("conda install pydantic -c conda-forge"), not a program's output
+("Config file doesn't exist yet") nor a command going on over the next line ("pip install \\")."""
 _VERSION_NUMBER = re.compile(r"\d+(?:\.\d+)*")
 _NUMBERED = re.compile(r"\s*(\d+)")
 _TERM = re.compile(r"[^.!?:]{1,40}?(?:\s[-\u2013\u2014]\s|:\s)")
@@ -128,7 +133,7 @@ def sentences(chunk: Chunk) -> list[tuple[str, int]]:
     intros: set[str] = set()  # the clauses that introduce a list, here or in the next chunk
     counted: dict[int, int] = {}  # indent -> items so far of the list open at that indent
     for raw, code in _logical_lines(chunk.text):
-        line = _MARKUP.sub("", raw).strip()
+        line = _MARKUP.sub(lambda m: m.group(1) or "", raw).strip()
         if not line or set(line) <= set("|-: "):
             continue
         if code:  # a line of code stands alone, under the sentence that introduced it ("... use:")
@@ -158,6 +163,8 @@ def sentences(chunk: Chunk) -> list[tuple[str, int]]:
         if item and leads:
             line = f"{leads[-1][1]} {text}"
             led.add(leads[-1][1])
+        elif item:  # "2. Fast Unicorn: ..." says no "2"
+            line = text
         if line.endswith(":") and len(said := lead(text)) <= MAX_LEAD:
             leads.append((indent, said))
             intros.add(said)
@@ -267,6 +274,14 @@ def _logical_lines(text: str) -> list[tuple[str, bool]]:
     return lines
 
 
+def _code_in(chunk: Chunk) -> frozenset[str]:
+    """What a chunk writes as code: names between backticks, and its short lines of code ("conda install
+    pydantic -c conda-forge" answers "How do I install it with conda?")."""
+    lines = {_MARKUP.sub(lambda m: m.group(1) or "", line).strip()
+             for line, code in _logical_lines(chunk.text) if code}
+    return written_as_code(chunk.text) | {line for line in lines if _COMMAND.fullmatch(line)}
+
+
 class EvidencePicker:
     """Scores candidate sentences with the fitted models; one picker serves every question."""
 
@@ -296,6 +311,7 @@ class EvidencePicker:
         asked = vectors[n + 2:] @ vectors[n + 1]
         rows = []
         asked_versions = variants(question.text)
+        code = {id(hit): _code_in(hit.chunk) for hit in hits}
         for (hit, raw, place), text, cosine, attribute in zip(found, said, dense, asked, strict=True):
             words, section = set(tokenize(text)), set(tokenize(hit.chunk.section))
             chunk = words | section | set(tokenize(hit.chunk.text))
@@ -303,7 +319,8 @@ class EvidencePicker:
                 hit.score, float(cosine), self.share(question.subject, words),
                 self.share(question.subject, words | section), self.share(question.subject, chunk),
                 self.share(question.attribute, words), self.share(question.attribute, section),
-                float(has_span(text, question.answer_type, question.text, self.vocabulary.is_name)),
+                float(has_span(text, question.answer_type, question.text, self.vocabulary.is_name,
+                               code[id(hit)])),
                 float(any(has_span(text, kind, question.text) for kind in ("other", "number"))),
                 float(" | " in raw and ": " in raw), float(raw.endswith(":")),
                 math.log(1 + len(_LINK.sub(r"\1", raw))),
@@ -342,7 +359,8 @@ class EvidencePicker:
         if _HOW_TO.match(question.text) and len(order):
             # "How do I hide the input?" in a manual is answered by the option that does it
             # ("hide_input=True"): of the three best sentences, the first that names code goes first
-            coded = [has_span(pairs[i][1], "code", question.text) for i in order[:_HOW_TO_REACH]]
+            coded = [has_span(pairs[i][1], "code", question.text, code=_code_in(pairs[i][0].chunk))
+                     for i in order[:_HOW_TO_REACH]]
             if any(coded) and not coded[0]:
                 order = _to_front(order, coded.index(True))
         for i in order:
@@ -379,7 +397,8 @@ class EvidencePicker:
         # and "who" by a passage that says the role asked about ("founded by", "Led by"; for "finance chief"
         # more than "chief scientist": over half its words by rarity), or the doer after "by", not any name
         typed = typed and (question.answer_type != "person" or not passages or value["attribute_best"] > 0.5
-                           or done_by(passages[0].text, question.text, self.vocabulary.is_name))
+                           or done_by(passages[0].text, question.text, self.vocabulary.is_name,
+                                      question.attribute))
         # and "What is the default timeout?" not by a passage that says nothing of a default (an example's
         # "timeout=10.0" is no default; "open it in the default program" asks for a way, not a value)
         typed = typed and not (passages and _ASKS_DEFAULT.search(question.text)
@@ -387,10 +406,16 @@ class EvidencePicker:
         # and "how many employees" not by "a $1B valuation": an amount of another named kind
         typed = typed and not (question.answer_type == "number" and passages
                                and other_quantity(question, passages[0].text))
+        # and "How much does a subscription cost?" not by "three simple steps": a price is an amount of money
+        typed = typed and not (question.answer_type == "number" and passages
+                               and unpaid(question, passages[0].text))
+        # and nothing asked of the moment of asking ("today", "right now"): no document was written then
+        typed = typed and not asks_now(question.text)
         answerable = (float(self.models.answerable(features[None, :])[0])
                       if about and typed and question.tokens else 0.0)
         short = passages and short_answer(question.answer_type, question.text, question.attribute,
-                                          passages[0].text, self.vocabulary.is_name)
+                                          passages[0].text, self.vocabulary.is_name,
+                                          _code_in(pairs[kept[0]][0].chunk))
         return Evidence(question, passages, answerable, features, short or None)
 
     def question_features(self, question: Question, rows: np.ndarray, scores: np.ndarray,

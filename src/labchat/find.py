@@ -7,6 +7,7 @@ that answering computes.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -24,6 +25,9 @@ from labchat.retrieve import Hit, Retriever
 from labchat.settings import Settings
 from labchat.store import read_indexed
 from labchat.translate import to_english, untranslated
+
+_MEASURE = re.compile(r"\d+(?:\.\d+)?-[a-z]+")
+"""A number and its unit ("10-minute", "32-bit"): written with digits, yet no name."""
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +61,13 @@ class Finder:
 
     def is_name(self, phrase: str) -> bool:
         """A phrase of the corpus's own names (for resolving what a follow-up refers to): every word one the
-        corpus nearly always capitalises ("Series" of "Series B" is not enough), not a number or a letter.
+        corpus nearly always capitalises ("Series" of "Series B" is not enough), not a number, a measure
+        ("10-minute") or a letter.
         A word typed in lower case must be seen twice: "the group" is not "Alibaba Group"."""
         vocabulary = self.vocabulary
         return len(phrase) > 1 and not phrase.replace(".", "").isdigit() and all(
-            vocabulary.known_word(w) and vocabulary.is_name(w, 0.8, seen_at_least=2 if w.islower() else 1)
+            not _MEASURE.fullmatch(w) and vocabulary.known_word(w)
+            and vocabulary.is_name(w, 0.8, seen_at_least=2 if w.islower() else 1)
             for w in phrase.split())
 
     def resolve(self, question: str, history: Sequence[tuple[str, str]] = ()) -> str:

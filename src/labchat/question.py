@@ -47,8 +47,10 @@ in ten letters ("verfication" -> verification: 0.92; "serves" -> series: 0.83 is
 _TYPE_PATTERNS = [
     ("compare", r"\b(which|who|whose)\b.*\b(first|earlier|later|longer|larger|bigger|more|higher|fewer|"
                 r"older|newer|both)\b.*\bor\b|\b(earlier|later|first|larger|bigger|longer)\b.*\bor\b"),
-    # "When generating docs, which option ...?" asks which option: a clause before a comma sets the scene
-    ("date", r"^\s*(when(?![^,?]*,\s*(which|what|how|who|whom|whose|where|why|is|are|do|does|can|should)\b)"
+    # "When generating docs, which option ...?" asks which option ("When a model has extra='allow', in which
+    # attribute ...?" which attribute): a clause before a comma sets the scene
+    ("date", r"^\s*(when(?![^,?]*,\s*((in|on|at|for|from|with|by|of|to|under)\s+)?"
+             r"(which|what|how|who|whom|whose|where|why|is|are|do|does|can|should)\b)"
              r"|(in\s+)?(what|which)\s+(year|month|date)|since when)\b"
              r"|\bwhen\s+(did|was|were|is|are|will|does|do|has|have|had)\b"),
     ("number", r"\bhow (many|much|large|big|long|old|fast|high)\b|\bwhat (size|percentage|share|number)\b"
@@ -295,6 +297,24 @@ def other_quantity(question: Question, text: str) -> bool:
     said = set(tokenize(text))
     return bool(asked) and not any(kind & said for kind in asked) and any(
         kind & said for kind in _QUANTITIES if kind not in asked)
+
+
+_PAID = frozenset(tokenize("price cost fee charge subscription pay paid spend"))
+"""Words asking for an amount of money."""
+_MONEY = re.compile(r"[$€£¥]|\b(?:USD|RMB|CNY|EUR|GBP|JPY|yuan|dollars?|euros?|cents?|free)\b", re.IGNORECASE)
+_NOW = re.compile(r"\b(?:today|tonight|tomorrow|yesterday|right now|at the moment|as of now|this week)\b",
+                  re.IGNORECASE)
+"""Words tying a question to the moment it is asked ("today's share price")."""
+
+
+def unpaid(question: Question, text: str) -> bool:
+    """Whether the question asks what something costs and `text` names no money ("three simple steps")."""
+    return bool(_PAID & question.attribute) and not _MONEY.search(text)
+
+
+def asks_now(text: str) -> bool:
+    """Whether a question asks about the moment it is asked, which no document can know."""
+    return bool(_NOW.search(text))
 
 
 def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Question:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from labchat.retrieve import tokenize
+from labchat.retrieve import STOPWORDS, tokenize
 
 _MONTHS = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 DATE = re.compile(rf"\b{_MONTHS}[a-z]*\.?\s+(?:\d{{1,2}},\s+)?"
@@ -48,8 +48,12 @@ CODE = re.compile(r"(?<![\w-])--[A-Za-z][\w-]*"  # an option: --output
 for a passage's text no longer holds the backticks around it."""
 _CODE_SHAPES = (
     (re.compile(r"\b(?:class|exception|error)\b", re.I), re.compile(r"(?:\w+\.)*[A-Z]\w*[a-z]\w*")),
-    (re.compile(r"\b(?:env(?:ironment)? var(?:iable)?)\b", re.I), re.compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+")))
-"""What a class (CliRunner, httpx.Client) and an environment variable (NO_PROXY) look like, asked by name."""
+    (re.compile(r"\b(?:env(?:ironment)? var(?:iable)?)\b", re.I), re.compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+")),
+    (re.compile(r"\bflags?\b", re.I), re.compile(r"--?[A-Za-z][\w-]*")))
+"""What a class (CliRunner, httpx.Client), an environment variable (NO_PROXY) and a command-line flag (-v,
+--output) look like, asked by name."""
+_BACKTICKED = re.compile(r"`([^`\s]{1,40})`")
+"""Code in markdown, one name long: `slim`, `--output`, `extra='allow'` (not a command line)."""
 _AGENT = re.compile(rf"(?<=\bby ){NAME.pattern}(?:(?:,\s+|,?\s+and\s+){NAME.pattern})*")
 """Who did it, named after "by": "Backed by Alibaba and Tencent", "founded by Jiang Daxin"."""
 _URL = re.compile(r"(?:https?://|www\.)\S+")
@@ -75,9 +79,16 @@ _KIND = {"date": "date", "number": "number", "compare": "number", "person": "nam
 """The kind of span each answer type looks for; a reason or a list has none (a clause is its answer)."""
 
 
-def spans(text: str, answer_type: str, question: str,
-          is_name: Callable[[str], bool] | None = None) -> list[re.Match[str]]:
-    """The spans of `text` of the kind `answer_type` asks for that the question does not already hold."""
+def written_as_code(markdown: str) -> frozenset[str]:
+    """The names a markdown text writes between backticks (`slim`, `app`): code, though plain words in
+    shape, which a passage's text no longer marks."""
+    return frozenset(_BACKTICKED.findall(markdown))
+
+
+def spans(text: str, answer_type: str, question: str, is_name: Callable[[str], bool] | None = None,
+          code: frozenset[str] = frozenset()) -> list[re.Match[str]]:
+    """The spans of `text` of the kind `answer_type` asks for that the question does not already hold;
+    `code` is what the text's chunk writes as code (`written_as_code`)."""
     kind = _KIND.get(answer_type)
     if kind is None:
         return []
@@ -85,6 +96,10 @@ def spans(text: str, answer_type: str, question: str,
     if kind not in ("date", "site"):  # a web address's digits are no amount ("%3A"); its path may date a page
         text = _URL.sub(lambda m: " " * len(m.group()), text)  # same length: the spans keep their places
     found = [*pattern.finditer(text), *(_QUARTER.finditer(text) if kind == "date" else ())]
+    if kind == "code" and code:
+        names = "|".join(map(re.escape, sorted(code, key=len, reverse=True)))
+        marked = re.compile(rf"(?<![\w.\-/])(?:{names})(?![\w\-/])")
+        found = sorted([*found, *marked.finditer(text)], key=lambda m: m.start())
     if kind == "code":  # a part of a path ("docs_src/app_dir/main.py") is no name to answer with
         found = [m for m in found if "/" not in text[max(m.start() - 1, 0):m.end() + 1]]
         found = [m for m in found if all(shape.fullmatch(m.group()) for asks, shape in _CODE_SHAPES
@@ -112,19 +127,26 @@ def asks_why(question: str) -> bool:
     return bool(_WHY.search(question))
 
 
+_BY_REACH = 5
+"""Words before "by" that may say what the doer did: "founded in March 2023 by"."""
 _DID = re.compile(r"^\s*who\s+(?!(?:is|was|are|were|has|had)\b)[a-z]+", re.IGNORECASE)
 """A question for who did something ("Who built X?"), not for who holds a role ("Who is X's CTO?")."""
 
 
-def done_by(text: str, question: str, is_name: Callable[[str], bool]) -> bool:
+def done_by(text: str, question: str, is_name: Callable[[str], bool],
+            attribute: frozenset[str] = frozenset()) -> bool:
     """Whether, asked who did something, `text` names someone after "by" ("developed by Xiaohongshu" for
-    "Who built it?"): the doer, in other words than the question's."""
-    return bool(_DID.match(question)) and any(
-        is_name(w) for m in _AGENT.finditer(text) for w in _WORD.findall(m.group()))
+    "Who built it?"): the doer, in other words than the question's; or, asked for a role, names someone
+    after "by" where the role's verb just before says what they did ("Founded in March 2023 by Yang
+    Zhilin" for "Who were its founders?")."""
+    did = bool(_DID.match(question))
+    return any(any(is_name(w) for w in _WORD.findall(m.group()))
+               and (did or bool(attribute & set(tokenize(" ".join(text[:m.start()].split()[-_BY_REACH:])))))
+               for m in _AGENT.finditer(text))
 
 
 def has_span(text: str, answer_type: str, question: str,
-             is_name: Callable[[str], bool] | None = None) -> bool:
+             is_name: Callable[[str], bool] | None = None, code: frozenset[str] = frozenset()) -> bool:
     """Whether `text` holds something of the kind asked for that the question does not already say. Given
     `is_name`, a person must be a name the corpus writes as one; any capitalised word counts for a "what"
     (checking those against the corpus too made cross-validated train worse, 0.85 -> 0.81); a place is a
@@ -133,11 +155,11 @@ def has_span(text: str, answer_type: str, question: str,
         return "," in text or " and " in text
     if answer_type == "reason":  # a way is a clause, not a bare value; a cause is said with a cause word
         return bool(_CAUSE.search(text)) if asks_why(question) else len(text) > 40
-    return bool(spans(text, answer_type, question, is_name if answer_type == "person" else None))
+    return bool(spans(text, answer_type, question, is_name if answer_type == "person" else None, code))
 
 
 def short_answer(answer_type: str, question: str, attribute: frozenset[str], text: str,
-                 is_name: Callable[[str], bool]) -> str | None:
+                 is_name: Callable[[str], bool], code: frozenset[str] = frozenset()) -> str | None:
     """The span of the asked-for type in `text` nearest the question's attribute words ("$691M",
     "Wang Xiaochuan", "Nov 2023"); None for a reason, a list or a "what" (the passage's words answer those),
     or when `text` holds no such span. A person is two capitalised words or more, or names after "by"
@@ -155,7 +177,7 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
                   if all(map(is_name, _WORD.findall(m.group().replace(" and ", " "))))]
         found = _new(people, "person", question, None)  # each word is a name already
     else:
-        found = spans(text, answer_type, question, is_name)
+        found = spans(text, answer_type, question, is_name, code)
     asked = set(tokenize(question))
     # a name in code is often made of the words asked ("hide_input" for "How do I hide the input?")
     found = [m for m in found if answer_type == "code" or not set(tokenize(m.group())) <= asked]
@@ -191,7 +213,9 @@ def version_matches(text: str) -> list[re.Match[str]]:
     """Where a text writes a name with a version (see `versions`)."""
     return [m for m in _VERSIONED.finditer(text)
             if not (_YEAR.fullmatch(m.group(4)) or (m.group(3) and "." not in m.group(4)
-                                                     and not m.group(1)[0].isupper()))]
+                                                     and not m.group(1)[0].isupper())
+                    # "ERNIE 4.5 over 3.0" names ERNIE 3.0 once: "over 3.0" is no name
+                    or (m.group(3) and m.group(1).lower() in STOPWORDS))]
 
 
 def other_version(asked: set[tuple[str, str]], said: set[tuple[str, str]]) -> bool:
