@@ -10,7 +10,7 @@ from labchat.chunking import Chunk
 from labchat.compare import value
 from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, sentences, unknown_names
 from labchat.fitted import FittedModels
-from labchat.question import Vocabulary, analyse, asks_for_many, asks_now, options, parts, unpaid
+from labchat.question import Vocabulary, analyse, asks_for_many, asks_now, options, parts, unpaid, volatile
 from labchat.retrieve import tokenize
 from labchat.spans import done_by, has_span, other_version, short_answer, variants, versions
 
@@ -388,3 +388,13 @@ def test_a_list_number_is_no_part_of_the_item_and_code_keeps_its_underscores() -
     said = [text for text, _ in sentences(chunk)]
     assert "Fast Unicorn: valued at $1B within 8 months" in said
     assert "Extra fields are stored in the __pydantic_extra__ dictionary, always." in said
+
+
+def test_the_latest_is_what_the_documents_call_the_latest_but_last_year_is_unknown(
+        vocabulary: Vocabulary) -> None:
+    """"Its latest model" is answered where the documents write "Latest model: ..."; the time of asking is
+    never known."""
+    latest = analyse("What is Hexapod AI's latest model?", vocabulary)
+    assert not volatile(latest, "Hexapod AI > Models Latest model: Beetle-2 (13B)")
+    assert volatile(latest, "Hexapod AI > Models Beetle-2 handles 128K tokens")
+    assert volatile(analyse("What was Hexapod AI's revenue last year?", vocabulary), "Revenue last year: $4M")

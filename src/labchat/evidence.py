@@ -19,7 +19,7 @@ import numpy as np
 from labchat.chunking import LIST_MARKER, MAX_LEAD, Chunk, hard_break, lead, spell_marks
 from labchat.embed import Embedder
 from labchat.fitted import FittedModels
-from labchat.question import Question, Vocabulary, asks_now, other_quantity, unpaid
+from labchat.question import Question, Vocabulary, asks_now, other_quantity, unpaid, volatile
 from labchat.retrieve import Hit, tokenize
 from labchat.spans import (
     asks_why,
@@ -379,7 +379,8 @@ class EvidencePicker:
             if len(passages) == limit:
                 break
         written = " ".join(hit.chunk.text for hit in hits)
-        features = self.question_features(question, rows[kept], scores[kept], written)
+        best = f"{passages[0].section} {passages[0].text}" if passages else ""
+        features = self.question_features(question, rows[kept], scores[kept], written, best)
         # a question with no word to search for (emoji only) is about nothing the documents say; and a
         # passage that does not name the question's subject, in itself or its section, does not answer it
         # ("Who founded Anthropic?" is not answered by another lab's founders); nor is a question whose every
@@ -419,12 +420,12 @@ class EvidencePicker:
         return Evidence(question, passages, answerable, features, short or None)
 
     def question_features(self, question: Question, rows: np.ndarray, scores: np.ndarray,
-                          written: str) -> np.ndarray:
+                          written: str, best: str) -> np.ndarray:
         """QUESTION_FEATURES from the kept candidates (best first), each named once, in the tuple's order;
-        `written` is the retrieved chunks' text."""
+        `written` is the retrieved chunks' text, `best` the best passage's section and text."""
         unknown = 1.0 - self.share(question.tokens, {t for t in question.tokens if self.vocabulary.known(t)})
         unknown = max(unknown, question.untranslated)  # Chinese the search could not carry is unknown too
-        values = {"unknown": unknown, "volatile": float(question.volatile),
+        values = {"unknown": unknown, "volatile": float(volatile(question, best)),
                   "no_subject": float(not question.subject),
                   "unknown_name": unknown_names(question.text, self.vocabulary, written)}
         if len(scores):

@@ -312,6 +312,15 @@ def unpaid(question: Question, text: str) -> bool:
     return bool(_PAID & question.attribute) and not _MONEY.search(text)
 
 
+def volatile(question: Question, said: str) -> bool:
+    """Whether the question asks for what changes after any document was written, which `said` does not
+    answer: "its latest model" is what the documents call its latest ("Latest Model: GLM-4.5"), not "its
+    revenue last year"."""
+    asked = VOLATILE.intersection(re.findall(r"[a-z\-]+", question.text.lower()))
+    return question.volatile and (bool(_RELATIVE_TIME.search(question.text.lower()))
+                                  or not asked <= set(re.findall(r"[a-z\-]+", said.lower())))
+
+
 def asks_now(text: str) -> bool:
     """Whether a question asks about the moment it is asked, which no document can know."""
     return bool(_NOW.search(text))
