@@ -260,3 +260,11 @@ def test_chinese_they_is_no_person() -> None:
     founded = ("Who founded Baichuan?", "**Wang Xiaochuan**. From the documents: “Founded by him” [1]")
     assert resolve("他们的代码模型叫什么?", founded) == "他们的代码模型叫什么? Baichuan"
     assert resolve("他以前做什么?", founded) == "他以前做什么? Wang Xiaochuan, Baichuan"
+
+
+def test_what_it_is_compared_with_is_not_what_it_is() -> None:
+    """"How much did it improve over Step-1?" asks of the model talked about, measured against Step-1."""
+    sizes = ("How large is Step-2?", "1T parameters [1]")
+    assert resolve("How much did it improve over Step-1?", sizes) == \
+        "How much did it improve over Step-1? Step-2"
+    assert resolve("Is it larger than Qwen?", sizes) == "Is it larger than Qwen? Step-2"

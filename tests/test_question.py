@@ -312,7 +312,10 @@ def test_a_name_in_code_is_the_answer_of_the_shape_asked(said: str, asked: str, 
      "five seconds", "It is one of the best."),
     # a power of two is no year, a year is no amount
     ("--backlog <int> - Default: *2048*.", "What is the default backlog size?", "backlog", "2048",
-     "Founded in 2031.")])
+     "Founded in 2031."),
+    # a factor is an amount with its "-fold"
+    ("MoE: 17-fold improvement in inference throughput", "How much did throughput improve?", "improv",
+     "17-fold", "It improved throughput a lot.")])
 def test_an_amount_in_words_is_an_amount(said: str, asked: str, attribute: str, amount: str,
                                          no_amount: str) -> None:
     assert has_span(said, "number", asked)

@@ -84,6 +84,9 @@ _ASKED_FOR = re.compile(r"^\s*(?:how\s+(?:many|much)|what|which)\s+([\w.\-]+)(?=
                         r"were|has|have|had|can|could|will|would)\b)", re.IGNORECASE)
 """The thing a question asks to count or name ("How many GPUs did it build?"): a name there is what is
 asked, not whom the question is about (but "Which Qwen model ..." is about Qwen)."""
+_AGAINST = re.compile(r"\b(?:over|than|compared (?:to|with)|versus|vs\.?|against|relative to)\s",
+                      re.IGNORECASE)
+"""What opens the other side of a comparison ("better than Qwen", "over ERNIE 3.0")."""
 _OWNED = re.compile(r"\b(?:its|their|his|her)\s+([\w.\-]+(?:\s+(?-i:[A-Z0-9])[\w.\-]*\b)*)", re.IGNORECASE)
 """What a possessive gives its referent ("its CFO", "their Series B"): an attribute, not a name the question
 is about."""
@@ -167,6 +170,9 @@ class _Thread:
         if _PRONOUN.search(question):  # "How many GPUs did it build?", "Who is its CFO?": about "it"
             asked = _asked_for(question)
             names = [n for n in names if not any(f" {n} " in f" {a} " for a in asked)]
+            # "How much did it improve over ERNIE 3.0?": what it is measured against is not what "it" is
+            against = {n for m in _AGAINST.finditer(question) for n in _names(question[m.end():], is_name)}
+            names = [n for n in names if n not in against]
         short = len(_TOKEN.findall(question)) <= _SHORT
         if short and not names and previous and not (_PRONOUN.search(question) or _DEFINITE.search(question)):
             return f"{_asked(question)} {previous}"  # a fragment ("Over what span?") asks of the last one

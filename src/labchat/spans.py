@@ -16,7 +16,8 @@ DATE = re.compile(rf"\b{_MONTHS}[a-z]*\.?\s+(?:\d{{1,2}},\s+)?"
                   r"\d{4}\b|\b(?:19|20)\d{2}\b")
 _QUARTER = re.compile(r"\bQ[1-4]\b")
 NUMBER = re.compile(r"(?:[$\u00a5\u20ac\u00a3]\s?)?(?<![\w.\-:/#])\d+(?:[.,]\d+)*"
-                    r"(?:\s?(?:[%+]|[KMBT]\b|[kmbt]n\b|TB|GB|(?:thousand|million|billion|trillion)\b))?\+?"
+                    r"(?:\s?(?:[%+]|[KMBT]\b|[kmbt]n\b|TB|GB|(?:thousand|million|billion|trillion)\b)|-fold\b|[x\u00d7]\b)?"
+                    r"\+?"
                     r"|\b(?i:(?:several\s+)?(?:hundreds?|thousands?|millions?|billions?|trillions?)"
                     r"(?:\s+of\s+(?:thousands|millions|billions))?)\b"
                     r"|\b(?i:(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
