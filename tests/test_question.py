@@ -401,3 +401,10 @@ def test_the_latest_is_what_the_documents_call_the_latest_but_last_year_is_unkno
     assert not volatile(latest, "Hexapod AI > Models Latest model: Beetle-2 (13B)")
     assert volatile(latest, "Hexapod AI > Models Beetle-2 handles 128K tokens")
     assert volatile(analyse("What was Hexapod AI's revenue last year?", vocabulary), "Revenue last year: $4M")
+
+
+def test_a_slip_is_mended_to_the_word_the_corpus_uses_most() -> None:
+    """"hunyaun" is one edit from "Hunyuan" (three chunks) and from "Hunyun" (a slip in one chunk)."""
+    chunks = [Chunk("notes.md", "Tencent", f"Hunyuan model {i} was released.") for i in range(3)]
+    vocabulary = Vocabulary.of([*chunks, Chunk("notes.md", "Tencent", "Hunyun is fast.")])
+    assert vocabulary.correct("hunyaun speed").lower() == "hunyuan speed"

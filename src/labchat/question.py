@@ -34,6 +34,8 @@ _ABBREVIATIONS = {
 }
 """Everyday English shorthand, spelled out before searching (a property of the language, not the corpus),
 unless the corpus writes the short form itself (`params=` in an API's docs)."""
+_CLOSEST = 8
+"""Close stems weighed against each other by how often the corpus uses them."""
 FUZZY_CUTOFF = 0.8
 """Similarity (1 - edits / length, a swap of two letters being one edit) a misspelt word of five letters or
 more needs to a corpus word to be replaced by it: one slip in five letters (tencnet -> tencent: 0.86)."""
@@ -151,7 +153,11 @@ class Vocabulary:
             if len(stems) != 1:
                 return word
             similarity = DamerauLevenshtein.normalized_similarity
-            best = process.extractOne(stems[0], self._stems, scorer=similarity, score_cutoff=FUZZY_CUTOFF)
+            # of equally close stems, the one the corpus uses most: "hunyaun" is Hunyuan (36 chunks), not the
+            # "Hunyun" one chunk misspells
+            close = process.extract(stems[0], self._stems, scorer=similarity, score_cutoff=FUZZY_CUTOFF,
+                                    limit=_CLOSEST)
+            best = max(close, key=lambda m: (m[1], self._count(TOKEN, m[0])[0])) if close else None
             spelling = self.lexicon.spellings[best[0]] if best else ""
             # stems can be close where words are not: "attend" is no slip for "attention" (stems "attend",
             # "attent"), while "foundd" is one for "founded" (two edits in seven letters)
