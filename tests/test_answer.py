@@ -137,6 +137,13 @@ def test_answerable_question_is_answered_from_a_cited_passage(item: dict, pipeli
     _facts_backed(answer)
 
 
+def test_the_company_behind_a_product_is_the_one_whose_part_of_the_documents_tells_of_it(
+        pipeline: Pipeline) -> None:
+    """The passage about the Kimi chatbot names no company: it sits in the part about Moonshot AI."""
+    answer = _run(pipeline, "Which company makes the Kimi chatbot?").answer
+    assert answer.text.startswith("**Moonshot AI**"), _shown(answer)
+
+
 def test_an_amount_is_answered_by_the_sentence_that_holds_one(pipeline: Pipeline) -> None:
     """"How many users?" is answered by the amount, ahead of a better-worded sentence with none ("user
     feedback")."""

@@ -12,7 +12,7 @@ from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, sentences, un
 from labchat.fitted import FittedModels
 from labchat.question import Vocabulary, analyse, asks_for_many, asks_now, options, parts, unpaid, volatile
 from labchat.retrieve import tokenize
-from labchat.spans import done_by, has_span, other_version, short_answer, variants, versions
+from labchat.spans import done_by, has_span, maker, other_version, short_answer, variants, versions
 
 CHUNKS = [
     Chunk("notes.md", "Hexapod AI > Funding", "Hexapod AI raised $40M in its Series A round in March 2031."),
@@ -408,3 +408,13 @@ def test_a_slip_is_mended_to_the_word_the_corpus_uses_most() -> None:
     chunks = [Chunk("notes.md", "Tencent", f"Hunyuan model {i} was released.") for i in range(3)]
     vocabulary = Vocabulary.of([*chunks, Chunk("notes.md", "Tencent", "Hunyun is fast.")])
     assert vocabulary.correct("hunyaun speed").lower() == "hunyuan speed"
+
+
+def test_the_maker_asked_for_is_the_organisation_whose_part_the_passage_is_in() -> None:
+    section = "Hexapod AI (Beetle) > Quick Summary"
+    def capitalised(word: str) -> bool:
+        return word[0].isupper()
+    assert maker("Which company makes the Beetle robot?", section, capitalised) == "Hexapod AI"
+    assert maker("Does Hexapod AI make the Beetle robot?", section, capitalised) is None  # not asked for
+    assert maker("Which company makes Hexapod AI's robot?", section, capitalised) is None  # named already
+    assert maker("Which company makes the Beetle robot?", "getting started > Install", capitalised) is None

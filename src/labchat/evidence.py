@@ -25,6 +25,7 @@ from labchat.spans import (
     asks_why,
     done_by,
     has_span,
+    maker,
     other_version,
     short_answer,
     variants,
@@ -417,6 +418,7 @@ class EvidencePicker:
         short = passages and short_answer(question.answer_type, question.text, question.attribute,
                                           passages[0].text, self.vocabulary.is_name,
                                           _code_in(pairs[kept[0]][0].chunk))
+        short = short or (passages and maker(question.text, passages[0].section, self.vocabulary.is_name))
         return Evidence(question, passages, answerable, features, short or None)
 
     def question_features(self, question: Question, rows: np.ndarray, scores: np.ndarray,

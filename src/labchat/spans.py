@@ -128,6 +128,11 @@ def asks_why(question: str) -> bool:
     return bool(_WHY.search(question))
 
 
+_MAKER = re.compile(r"\b(?:which|what)\s+(?:company|companies|firm|lab|organi[sz]ation|startup|business)\s+"
+                    r"(?:makes?|made|builds?|built|develops?|developed|owns?|owned|runs?|created?)\b"
+                    r"|^\s*who\s+(?:makes?|made|builds?|built|develops?|developed|owns?)\b", re.IGNORECASE)
+"""A question for the organisation behind something ("Which company makes ...?", "Who develops ...?")."""
+_BRACKETED = re.compile(r"\s*\([^()]*\)")
 _BY_REACH = 5
 """Words before "by" that may say what the doer did: "founded in March 2023 by"."""
 _DID = re.compile(r"^\s*who\s+(?!(?:is|was|are|were|has|had)\b)[a-z]+", re.IGNORECASE)
@@ -195,6 +200,17 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     if not anchors:
         return found[0].group().strip()
     return min(found, key=lambda m: min(abs(m.start() - a) for a in anchors)).group().strip()
+
+
+def maker(question: str, section: str, is_name: Callable[[str], bool]) -> str | None:
+    """Asked which company makes something ("Which company makes the Kimi chatbot?") and given no name by
+    the passage itself, the organisation whose part of the documents the passage sits in ("Moonshot AI
+    (Kimi) > Quick Summary"); None when the question names it already or the top heading is no name."""
+    if not _MAKER.search(question):
+        return None
+    asked = question.lower()
+    top = _BRACKETED.sub("", section.split(" > ")[0]).strip()
+    return top if top and top.lower() not in asked and all(map(is_name, top.split())) else None
 
 
 def versions(text: str) -> set[tuple[str, str]]:
