@@ -268,3 +268,17 @@ def test_what_it_is_compared_with_is_not_what_it_is() -> None:
     assert resolve("How much did it improve over Step-1?", sizes) == \
         "How much did it improve over Step-1? Step-2"
     assert resolve("Is it larger than Qwen?", sizes) == "Is it larger than Qwen? Step-2"
+
+
+def test_which_of_them_compares_the_two_things_talked_about_last() -> None:
+    moonshot = ("Who founded Baichuan?", "**Wang Xiaochuan** [1]")
+    zhipu = ("And Zhipu?", "Tang Jie [1]")
+    assert resolve("Which of them was founded first?", moonshot, zhipu) == \
+        "Which was founded first, Baichuan or Zhipu?"
+
+
+def test_a_name_swapped_in_by_an_ellipsis_is_the_new_subject() -> None:
+    """"And Zhipu?" after a question naming Baichuan and its rival Baidu is about Zhipu alone."""
+    founded = ("Who founded Baichuan, the Baidu rival?", "**Wang Xiaochuan** [1]")
+    zhipu = ("And Zhipu?", "Tang Jie [1]")
+    assert resolve("When was it founded?", founded, zhipu) == "When was it founded? Zhipu"

@@ -87,6 +87,9 @@ asked, not whom the question is about (but "Which Qwen model ..." is about Qwen)
 _AGAINST = re.compile(r"\b(?:over|than|compared (?:to|with)|versus|vs\.?|against|relative to)\s",
                       re.IGNORECASE)
 """What opens the other side of a comparison ("better than Qwen", "over ERNIE 3.0")."""
+_WHICH_OF_THEM = re.compile(r"\s*which\s+of\s+(?:them|those|these|the two)\b(?=.*\b(?:first|earlier|later|"
+                            r"older|newer|larger|bigger|smaller|more|fewer|longer|higher)\b)", re.IGNORECASE)
+"""A comparison of what was talked about ("Which of them was founded first?")."""
 _OWNED = re.compile(r"\b(?:its|their|his|her)\s+([\w.\-]+(?:\s+(?-i:[A-Z0-9])[\w.\-]*\b)*)", re.IGNORECASE)
 """What a possessive gives its referent ("its CFO", "their Series B"): an attribute, not a name the question
 is about."""
@@ -124,7 +127,12 @@ def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Ca
         # "What did Hunyuan T1 score on MATH-500?" "And on GPQA-diamond?": the name that stayed is the topic,
         # so "What architecture does that model use?" asks of Hunyuan T1, not of a benchmark
         stayed = [n for n in named if n in thread.subject]
-        thread.subject = (stayed if 0 < len(stayed) < len(named) else named) or answered or thread.subject
+        # but "And Zhipu?" is about Zhipu, whatever else stayed in the question it was put into
+        swapped = _names(asked, is_name) if _ELLIPSIS.search(asked) and not _PREPOSITION.match(asked) else []
+        subject = swapped or (stayed if 0 < len(stayed) < len(named) else named) or answered or thread.subject
+        if subject != thread.subject and thread.subject:
+            thread.before = thread.subject  # "And Zhipu?" after Moonshot: "which of them" is the two
+        thread.subject = subject
         thread.items = _items(said, is_name) or thread.items
     return thread.resolve(question)
 
@@ -143,6 +151,8 @@ class _Thread:
     """The latest question, as resolved."""
     asked: list[str] = field(default_factory=list)
     """The questions so far, as asked."""
+    before: list[str] = field(default_factory=list)
+    """The subject before the latest one, for "which of them" after two things talked about in turn."""
     person: list[str] = field(default_factory=list)
     """The person the latest answer to a who-question named, for "he" and "she"."""
     specific: list[str] = field(default_factory=list)
@@ -155,6 +165,10 @@ class _Thread:
         """One question made stand-alone from the state of the conversation before it."""
         is_name, previous = self.is_name, self.previous
         slot, self.slot = self.slot, ""
+        if (them := _WHICH_OF_THEM.match(question)) and self.before and self.subject:
+            # "Which of them was founded first?" after Moonshot, then Zhipu: a comparison of the two
+            rest = question[them.end():].rstrip(" ?\uff1f")
+            return f"Which{rest}, {' '.join(self.before)} or {' '.join(self.subject)}?"
         place = _ORDINAL.search(question)
         if place and (item := _nth(self.items, place)):
             return f"{question[:place.start()]}{item}{question[place.end():]}"
