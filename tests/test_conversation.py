@@ -12,7 +12,7 @@ from labchat.conversation import contextualize
 
 NAMES = set("Baichuan Wang Xiaochuan Kai-Fu Lee Zhipu Baidu ERNIE Step-1 Step-2 StepFun SenseTime Alibaba "
             "GPUs CFO Hunyuan Tencent Yi 34B dots.llm1 Qwen DeepSeek Rednote Efficient Operators VL "
-            "Max MATH-500 GPQA".split())
+            "Max MATH-500 GPQA Tsinghua".split())
 ABSTAIN = "The documents do not cover this."
 KINDS = [{"logic", "creativity", "maths"}, {"tech giants", "well-funded startups", "efficient operators"},
          {"first", "fourth", "fifth"}, {"social data", "gaming business", "cloud"},
@@ -282,3 +282,10 @@ def test_a_name_swapped_in_by_an_ellipsis_is_the_new_subject() -> None:
     founded = ("Who founded Baichuan, the Baidu rival?", "**Wang Xiaochuan** [1]")
     zhipu = ("And Zhipu?", "Tang Jie [1]")
     assert resolve("When was it founded?", founded, zhipu) == "When was it founded? Zhipu"
+
+
+def test_a_name_it_comes_from_does_not_become_the_subject() -> None:
+    """"When did it spin off from Tsinghua?" is still about Zhipu: "its latest model" is Zhipu's."""
+    founded = ("Who founded Zhipu?", "Tang Jie [1]")
+    spun = ("When did it spin off from Tsinghua?", "**2019** [1]")
+    assert resolve("What is its latest model?", founded, spun) == "What is its latest model? Zhipu"

@@ -35,6 +35,8 @@ def vocabulary() -> Vocabulary:
     ("Which errors make Beetle-2 retry when retries is set?", "other"),
     ("Hexapod AI raised money, but when did it raise its Series A?", "date"),
     ("How much did Hexapod AI raise?", "number"),
+    ("What does Hexapod AI's Beetle-2 cost to run?", "number"),  # a price
+    ("What does Hexapod AI rely on for cost-effective robots?", "other"),
     ("What context length does Beetle-2 handle?", "number"),
     ("What was Hexapod AI's revenue in 2031?", "number"),  # a quantity named, not asked "how much"
     ("What is the market cap of Hexapod AI?", "number"),

@@ -87,6 +87,10 @@ asked, not whom the question is about (but "Which Qwen model ..." is about Qwen)
 _AGAINST = re.compile(r"\b(?:over|than|compared (?:to|with)|versus|vs\.?|against|relative to)\s",
                       re.IGNORECASE)
 """What opens the other side of a comparison ("better than Qwen", "over ERNIE 3.0")."""
+_RELATED = re.compile(rf"{_AGAINST.pattern}|\b(?:from|at|with|in|on|into)\s", re.IGNORECASE)
+"""What opens a name an "it" is related to ("spin off from Tsinghua", "work at Microsoft"): no new topic."""
+_SUBJECT_PRONOUN = re.compile(r"\b(?:it|its|they|their|them|he|his|she|her)\b|[它他她其]", re.IGNORECASE)
+"""A pronoun that stands for what a question is about, not a determiner ("that round")."""
 _WHICH_OF_THEM = re.compile(r"\s*which\s+of\s+(?:them|those|these|the two)\b(?=.*\b(?:first|earlier|later|"
                             r"older|newer|larger|bigger|smaller|more|fewer|longer|higher)\b)", re.IGNORECASE)
 """A comparison of what was talked about ("Which of them was founded first?")."""
@@ -117,6 +121,9 @@ def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Ca
         thread.asked.append(asked)
         said = "" if abstained(answer) else _CITATION.sub(" ", answer)
         named, answered = _about(thread.previous, is_name), _names(said, is_name)
+        # "When did it spin off from Tsinghua?" is still about "it", not Tsinghua
+        related = _after(_RELATED, asked, is_name) if _SUBJECT_PRONOUN.search(asked) else set()
+        still = bool(named) and set(named) <= related
         # "Which one in the series is light?" "SenseNova V6 Omni": "it" is now Omni, "the series" still V6
         thread.specific = [n for n in answered if any(len(n) > len(a) and a.casefold() in n.casefold()
                                                       for a in (w for name in named for w in name.split()))
@@ -129,7 +136,8 @@ def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Ca
         stayed = [n for n in named if n in thread.subject]
         # but "And Zhipu?" is about Zhipu, whatever else stayed in the question it was put into
         swapped = _names(asked, is_name) if _ELLIPSIS.search(asked) and not _PREPOSITION.match(asked) else []
-        subject = swapped or (stayed if 0 < len(stayed) < len(named) else named) or answered or thread.subject
+        subject = thread.subject if still else (
+            swapped or (stayed if 0 < len(stayed) < len(named) else named) or answered or thread.subject)
         if subject != thread.subject and thread.subject:
             thread.before = thread.subject  # "And Zhipu?" after Moonshot: "which of them" is the two
         thread.subject = subject
@@ -184,15 +192,15 @@ class _Thread:
         if _PRONOUN.search(question):  # "How many GPUs did it build?", "Who is its CFO?": about "it"
             asked = _asked_for(question)
             names = [n for n in names if not any(f" {n} " in f" {a} " for a in asked)]
-            # "How much did it improve over ERNIE 3.0?": what it is measured against is not what "it" is
-            against = {n for m in _AGAINST.finditer(question) for n in _names(question[m.end():], is_name)}
-            names = [n for n in names if n not in against]
         short = len(_TOKEN.findall(question)) <= _SHORT
         if short and not names and previous and not (_PRONOUN.search(question) or _DEFINITE.search(question)):
             return f"{_asked(question)} {previous}"  # a fragment ("Over what span?") asks of the last one
         refers = short or any(p.search(question) for p in (_PRONOUN, _ELLIPSIS, _DEFINITE))
         if names and _PERSONAL.search(question) and self.person and not set(self.person) & set(names):
             return f"{question} {' '.join(self.person)}"  # "How long did he work at Microsoft?" asks of him
+        if names and _SUBJECT_PRONOUN.search(question):
+            # "How much did it improve over ERNIE 3.0?": what it is measured against is not what "it" is
+            names = [n for n in names if n not in _after(_AGAINST, question, is_name)]
         if names or not self.subject or not refers:
             return question
         # "he" is the person, still of the subject: "What did he do before?" asks of the founder at Baichuan
@@ -269,6 +277,11 @@ def _names(text: str, is_name: Callable[[str], bool]) -> list[str]:
     found = list(dict.fromkeys(names))
     # a name inside a longer one found too is said by it ("Baidu" and "ERNIE" by "Baidu ERNIE")
     return [n for n in found if not any(n != m and f" {n} " in f" {m} " for m in found)]
+
+
+def _after(opening: re.Pattern[str], question: str, is_name: Callable[[str], bool]) -> set[str]:
+    """The names that follow an `opening` ("than", "from") in the question."""
+    return {n for m in opening.finditer(question) for n in _names(question[m.end():], is_name)}
 
 
 def _asked_for(question: str) -> set[str]:

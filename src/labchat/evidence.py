@@ -413,12 +413,12 @@ class EvidencePicker:
                                and unpaid(question, passages[0].text))
         # and nothing asked of the moment of asking ("today", "right now"): no document was written then
         typed = typed and not asks_now(question.text)
-        answerable = (float(self.models.answerable(features[None, :])[0])
-                      if about and typed and question.tokens else 0.0)
         short = passages and short_answer(question.answer_type, question.text, question.attribute,
                                           passages[0].text, self.vocabulary.is_name,
                                           _code_in(pairs[kept[0]][0].chunk))
         short = short or (passages and maker(question.text, passages[0].section, self.vocabulary.is_name))
+        answerable = (float(self.models.answerable(features[None, :])[0])
+                      if about and typed and question.tokens else 0.0)
         return Evidence(question, passages, answerable, features, short or None)
 
     def question_features(self, question: Question, rows: np.ndarray, scores: np.ndarray,

@@ -56,6 +56,7 @@ _TYPE_PATTERNS = [
              r"|(in\s+)?(what|which)\s+(year|month|date)|since when)\b"
              r"|\bwhen\s+(did|was|were|is|are|will|does|do|has|have|had)\b"),
     ("number", r"\bhow (many|much|large|big|long|old|fast|high)\b|\bwhat (size|percentage|share|number)\b"
+               r"|^\s*what\s+(does|did|do|will|would)\b.*\bcost(?![\w-])"
                r"|\b(number of|amount)\b|^\s*what\s+(is\s+|was\s+|are\s+|were\s+)?"
                r"((?!(do|does|did|can|could|should|will|would)\b)\S+\s+){0,2}?"
                r"(length|size|count|price|cost|valuation|revenues?|market cap\w*|headcount|salary|profit|"
