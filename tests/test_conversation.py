@@ -14,6 +14,8 @@ NAMES = set("Baichuan Wang Xiaochuan Kai-Fu Lee Zhipu Baidu ERNIE Step-1 Step-2 
             "GPUs CFO Hunyuan Tencent Yi 34B dots.llm1 Qwen DeepSeek Rednote Efficient Operators VL "
             "Max MATH-500 GPQA Tsinghua".split())
 ABSTAIN = "The documents do not cover this."
+FOUNDED = ("Who founded Baichuan?", "**Wang Xiaochuan**. From the documents: “Founded by him” [1]")
+"""A who-question and its answer: the founder is the person, Baichuan the subject."""
 KINDS = [{"logic", "creativity", "maths"}, {"tech giants", "well-funded startups", "efficient operators"},
          {"first", "fourth", "fifth"}, {"social data", "gaming business", "cloud"},
          {"those datasets", "What does Baichuan's training data focus on?"}]
@@ -211,10 +213,9 @@ def test_a_general_noun_after_the_refers_to_the_subject_and_gives_it_its_place()
     assert resolve("What does a group of labs lack in size?", operators) == \
         "What does a group of labs lack in size?"
     # short as it is, "Who backs the company?" points at the subject, not at the whole previous question
-    founded = ("Who founded Baichuan?", "**Wang Xiaochuan**. From the documents: “Founded by him” [1]")
     assert resolve("Who backs the company?", ("When was Baichuan founded?", "April 2023 [1]")) == \
         "Who backs Baichuan?"
-    assert resolve("How much has the company raised?", founded) == "How much has Baichuan raised?"
+    assert resolve("How much has the company raised?", FOUNDED) == "How much has Baichuan raised?"
 
 
 @pytest.mark.parametrize("question", ["How many GPUs did it build?", "Who is its CFO?"])
@@ -225,11 +226,10 @@ def test_a_name_asked_for_beside_a_pronoun_is_no_subject(question: str) -> None:
 
 
 def test_he_or_she_is_the_person_a_who_question_was_answered_with() -> None:
-    founded = ("Who founded Baichuan?", "**Wang Xiaochuan**. From the documents: “Founded by him” [1]")
-    assert resolve("What did he do before?", founded) == "What did he do before? Wang Xiaochuan, Baichuan"
-    assert resolve("When was it founded?", founded) == "When was it founded? Baichuan"
+    assert resolve("What did he do before?", FOUNDED) == "What did he do before? Wang Xiaochuan, Baichuan"
+    assert resolve("When was it founded?", FOUNDED) == "When was it founded? Baichuan"
     # another name in the question is not whom "he" stands for
-    assert resolve("How long did he work at Baidu?", founded) == \
+    assert resolve("How long did he work at Baidu?", FOUNDED) == \
         "How long did he work at Baidu? Wang Xiaochuan"
 
 
@@ -250,16 +250,14 @@ def test_that_model_is_the_one_a_which_question_was_answered_with() -> None:
 
 def test_a_name_a_possessive_gives_is_no_subject_however_long() -> None:
     """"their Series B": the round is what "they" have, so the question is still about the lab."""
-    founded = ("Who founded Baichuan?", "**Wang Xiaochuan**. From the documents: “Founded by him” [1]")
-    assert resolve("How much did they raise in their Series B?", founded) == \
+    assert resolve("How much did they raise in their Series B?", FOUNDED) == \
         "How much did they raise in their Series B? Baichuan"
 
 
 def test_chinese_they_is_no_person() -> None:
     """他们 ("they") asks of the lab; 他 ("he") of the founder the answer named."""
-    founded = ("Who founded Baichuan?", "**Wang Xiaochuan**. From the documents: “Founded by him” [1]")
-    assert resolve("他们的代码模型叫什么?", founded) == "他们的代码模型叫什么? Baichuan"
-    assert resolve("他以前做什么?", founded) == "他以前做什么? Wang Xiaochuan, Baichuan"
+    assert resolve("他们的代码模型叫什么?", FOUNDED) == "他们的代码模型叫什么? Baichuan"
+    assert resolve("他以前做什么?", FOUNDED) == "他以前做什么? Wang Xiaochuan, Baichuan"
 
 
 def test_what_it_is_compared_with_is_not_what_it_is() -> None:

@@ -58,7 +58,8 @@ _LIST_OPENS = re.compile(r"[(\[“\"|:]")
 _LIST_ENDS = re.compile(r"[)\]”\"|:]")
 """A list starts after the bracket, quote, table bar or colon before its first item, and ends before the one
 after its last: "Efficient Operators (DeepSeek, Rednote):" lists DeepSeek, not "Operators DeepSeek"."""
-_BRACKETED = re.compile(r"\s*\([^()]*\)")
+BRACKETED = re.compile(r"\s*\([^()]*\)")
+"""An aside in brackets, with the space before it ("Moonshot AI (Kimi)")."""
 _MARKUP = re.compile(r"[“”\"()\[\]|*]|[.,;:!?](?=\s|$)")
 """Quotes, brackets, table bars and the punctuation that ends a word: not part of a list item."""
 _SEGMENT = re.compile(r";\s*|[\uff1b]|\.\s+")
@@ -341,7 +342,7 @@ def _outside_brackets(segment: str, is_name: Callable[[str], bool]) -> list[str]
     """The list a segment gives around its brackets when it has one there ("SenseTime (Shenzhen, multimodal
     AI) and Malong": SenseTime first, not Shenzhen), else the one a bracket holds ("Efficient Operators
     (DeepSeek, Rednote):")."""
-    around = _list_in(_BRACKETED.sub("", segment), is_name)
+    around = _list_in(BRACKETED.sub("", segment), is_name)
     return around if len(around) > 1 else _list_in(segment, is_name)
 
 

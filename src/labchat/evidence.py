@@ -134,7 +134,7 @@ def sentences(chunk: Chunk) -> list[tuple[str, int]]:
     intros: set[str] = set()  # the clauses that introduce a list, here or in the next chunk
     counted: dict[int, int] = {}  # indent -> items so far of the list open at that indent
     for raw, code in _logical_lines(chunk.text):
-        line = _MARKUP.sub(lambda m: m.group(1) or "", raw).strip()
+        line = _unmarked(raw).strip()
         if not line or set(line) <= set("|-: "):
             continue
         if code:  # a line of code stands alone, under the sentence that introduced it ("... use:")
@@ -222,6 +222,11 @@ def stated(text: str) -> str:
     return " ".join(f"{n} {c}" for n, c in cells if c.strip().lower() not in _EMPTY_CELLS)
 
 
+def _unmarked(text: str) -> str:
+    """`text` without its emphasis and code marks, what the code marks held kept as written."""
+    return _MARKUP.sub(lambda m: m.group(1) or "", text)
+
+
 def _to_front(order: np.ndarray, first: int) -> np.ndarray:
     """`order` with its entry at `first` moved ahead of the others, which keep their order."""
     return np.r_[order[first], np.delete(order, first)]
@@ -278,8 +283,7 @@ def _logical_lines(text: str) -> list[tuple[str, bool]]:
 def _code_in(chunk: Chunk) -> frozenset[str]:
     """What a chunk writes as code: names between backticks, and its short lines of code ("conda install
     pydantic -c conda-forge" answers "How do I install it with conda?")."""
-    lines = {_MARKUP.sub(lambda m: m.group(1) or "", line).strip()
-             for line, code in _logical_lines(chunk.text) if code}
+    lines = {_unmarked(line).strip() for line, code in _logical_lines(chunk.text) if code}
     return written_as_code(chunk.text) | {line for line in lines if _COMMAND.fullmatch(line)}
 
 
@@ -405,12 +409,11 @@ class EvidencePicker:
         # "timeout=10.0" is no default; "open it in the default program" asks for a way, not a value)
         typed = typed and not (passages and _ASKS_DEFAULT.search(question.text)
                                and not _DEFAULT.search(f"{passages[0].section} {passages[0].text}"))
-        # and "how many employees" not by "a $1B valuation": an amount of another named kind
+        # and "how many employees" not by "a $1B valuation", an amount of another named kind, nor "How much
+        # does a subscription cost?" by "three simple steps": a price is an amount of money
         typed = typed and not (question.answer_type == "number" and passages
-                               and other_quantity(question, passages[0].text))
-        # and "How much does a subscription cost?" not by "three simple steps": a price is an amount of money
-        typed = typed and not (question.answer_type == "number" and passages
-                               and unpaid(question, passages[0].text))
+                               and (other_quantity(question, passages[0].text)
+                                    or unpaid(question, passages[0].text)))
         # and nothing asked of the moment of asking ("today", "right now"): no document was written then
         typed = typed and not asks_now(question.text)
         short = passages and short_answer(question.answer_type, question.text, question.attribute,

@@ -319,13 +319,21 @@ def unpaid(question: Question, text: str) -> bool:
     return bool(_PAID & question.attribute) and not _MONEY.search(text)
 
 
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z\-]+", text.lower()))
+
+
+def _volatile_words(text: str) -> set[str]:
+    """The words of `text` asking for what changes after any document was written ("latest", "now")."""
+    return VOLATILE & _words(text)
+
+
 def volatile(question: Question, said: str) -> bool:
     """Whether the question asks for what changes after any document was written, which `said` does not
     answer: "its latest model" is what the documents call its latest ("Latest Model: GLM-4.5"), not "its
     revenue last year"."""
-    asked = VOLATILE.intersection(re.findall(r"[a-z\-]+", question.text.lower()))
     return question.volatile and (bool(_RELATIVE_TIME.search(question.text.lower()))
-                                  or not asked <= set(re.findall(r"[a-z\-]+", said.lower())))
+                                  or not _volatile_words(question.text) <= _words(said))
 
 
 def asks_now(text: str) -> bool:
@@ -348,7 +356,7 @@ def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Que
     # not if it is sometimes a plain word there ("chief scientist" for "Chief Scientist")
     subject = frozenset(t for word in words if vocabulary.is_name(word, 0.8 if word.islower() else 0.5)
                         and word.lower() not in _ROLES for t in tokenize(word)) & tokens
-    volatile = bool(VOLATILE.intersection(re.findall(r"[a-z\-]+", lower)) or _RELATIVE_TIME.search(lower))
+    volatile = bool(_volatile_words(text) or _RELATIVE_TIME.search(lower))
     place = _ORDINAL.search(lower)
     ordinal = ORDINALS.index(place.group(1)) + 1 if place else 0
     aside = _ASIDE.match(text)

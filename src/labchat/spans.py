@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from labchat.conversation import BRACKETED
 from labchat.retrieve import STOPWORDS, tokenize
 
 _MONTHS = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
@@ -132,7 +133,6 @@ _MAKER = re.compile(r"\b(?:which|what)\s+(?:company|companies|firm|lab|organi[sz
                     r"(?:makes?|made|builds?|built|develops?|developed|owns?|owned|runs?|created?)\b"
                     r"|^\s*who\s+(?:makes?|made|builds?|built|develops?|developed|owns?)\b", re.IGNORECASE)
 """A question for the organisation behind something ("Which company makes ...?", "Who develops ...?")."""
-_BRACKETED = re.compile(r"\s*\([^()]*\)")
 _BY_REACH = 5
 """Words before "by" that may say what the doer did: "founded in March 2023 by"."""
 _DID = re.compile(r"^\s*who\s+(?!(?:is|was|are|were|has|had)\b)[a-z]+", re.IGNORECASE)
@@ -209,7 +209,7 @@ def maker(question: str, section: str, is_name: Callable[[str], bool]) -> str | 
     if not _MAKER.search(question):
         return None
     asked = question.lower()
-    top = _BRACKETED.sub("", section.split(" > ")[0]).strip()
+    top = BRACKETED.sub("", section.split(" > ")[0]).strip()
     return top if top and top.lower() not in asked and all(map(is_name, top.split())) else None
 
 
