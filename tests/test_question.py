@@ -12,7 +12,16 @@ from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, sentences, un
 from labchat.fitted import FittedModels
 from labchat.question import Vocabulary, analyse, asks_for_many, asks_now, options, parts, unpaid, volatile
 from labchat.retrieve import tokenize
-from labchat.spans import done_by, has_span, maker, other_version, short_answer, variants, versions
+from labchat.spans import (
+    done_by,
+    has_span,
+    maker,
+    named_by_heading,
+    other_version,
+    short_answer,
+    variants,
+    versions,
+)
 
 CHUNKS = [
     Chunk("notes.md", "Hexapod AI > Funding", "Hexapod AI raised $40M in its Series A round in March 2031."),
@@ -420,3 +429,15 @@ def test_the_maker_asked_for_is_the_organisation_whose_part_the_passage_is_in() 
     assert maker("Does Hexapod AI make the Beetle robot?", section, capitalised) is None  # not asked for
     assert maker("Which company makes Hexapod AI's robot?", section, capitalised) is None  # named already
     assert maker("Which company makes the Beetle robot?", "getting started > Install", capitalised) is None
+
+
+def test_the_thing_asked_for_is_the_name_from_code_that_heads_the_passage() -> None:
+    # "Adds signed cookie-based HTTP sessions." names nothing; its heading is the middleware asked for
+    asked = "Which built-in middleware gives me signed cookie-based sessions?"
+    assert named_by_heading(asked, "Middleware > SessionMiddleware") == "SessionMiddleware"
+    assert named_by_heading("Which function shows a progress bar?", "Bars > `typer.progressbar`") == \
+        "typer.progressbar"
+    assert named_by_heading(asked, "Middleware > Using middleware") is None  # no name from code
+    assert named_by_heading(asked, "Labs > DeepSeek") is None  # a name, but not of the kind asked for
+    assert named_by_heading("What does SessionMiddleware add?", "Middleware > SessionMiddleware") is None
+    assert named_by_heading("Does any middleware give sessions?", "Middleware > SessionMiddleware") is None

@@ -26,6 +26,7 @@ from labchat.spans import (
     done_by,
     has_span,
     maker,
+    named_by_heading,
     other_version,
     short_answer,
     variants,
@@ -419,7 +420,8 @@ class EvidencePicker:
         short = passages and short_answer(question.answer_type, question.text, question.attribute,
                                           passages[0].text, self.vocabulary.is_name,
                                           _code_in(pairs[kept[0]][0].chunk))
-        short = short or (passages and maker(question.text, passages[0].section, self.vocabulary.is_name))
+        short = short or (passages and (maker(question.text, passages[0].section, self.vocabulary.is_name)
+                                        or named_by_heading(question.text, passages[0].section)))
         answerable = (float(self.models.answerable(features[None, :])[0])
                       if about and typed and question.tokens else 0.0)
         return Evidence(question, passages, answerable, features, short or None)

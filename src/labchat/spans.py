@@ -213,6 +213,28 @@ def maker(question: str, section: str, is_name: Callable[[str], bool]) -> str | 
     return top if top and top.lower() not in asked and all(map(is_name, top.split())) else None
 
 
+_WHICH_THING = re.compile(r"^\s*(?:which|what)\b", re.IGNORECASE)
+_COMPOUND = re.compile(r"`?([A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+|[A-Za-z]\w*(?:\.\w+)+|[a-z]\w*_\w+)(?:\(\))?`?")
+"""A heading that is one name from code: "SessionMiddleware", "`typer.progressbar`", "max_age"."""
+
+
+def named_by_heading(question: str, section: str) -> str | None:
+    """Asked which thing does something ("Which built-in middleware gives me signed cookie-based sessions?")
+    and given no name by the passage itself ("Adds signed cookie-based HTTP sessions."), the name from code
+    that heads the passage's section ("SessionMiddleware"), if it is a compound of the kind asked for (it
+    holds a word of the question, "middleware") and the question does not name it already."""
+    if not _WHICH_THING.match(question):
+        return None
+    heading = section.split(" > ")[-1].strip()
+    named = _COMPOUND.fullmatch(heading)
+    if not named:
+        return None
+    name, asked = named.group(1), question.lower()
+    kinds = {w for w in re.findall(r"[a-z]{4,}", asked) if w not in STOPWORDS}
+    inside = name.lower()
+    return name if inside not in asked and any(k in inside for k in kinds) else None
+
+
 def versions(text: str) -> set[tuple[str, str]]:
     """The (name, version) pairs a text writes: "Step-2-16k and HTTP/1.1" is {("step", "2"),
     ("http", "1.1")}."""
