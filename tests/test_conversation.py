@@ -269,9 +269,9 @@ def test_what_it_is_compared_with_is_not_what_it_is() -> None:
 
 
 def test_which_of_them_compares_the_two_things_talked_about_last() -> None:
-    moonshot = ("Who founded Baichuan?", "**Wang Xiaochuan** [1]")
+    baichuan = ("Who founded Baichuan?", "**Wang Xiaochuan** [1]")
     zhipu = ("And Zhipu?", "Tang Jie [1]")
-    assert resolve("Which of them was founded first?", moonshot, zhipu) == \
+    assert resolve("Which of them was founded first?", baichuan, zhipu) == \
         "Which was founded first, Baichuan or Zhipu?"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from labchat.chunking import PATH_SEPARATOR
 from labchat.evidence import Passage
 from labchat.retrieve import tokenize
 from labchat.spans import NAME
@@ -58,7 +59,8 @@ def answers_question(answer: str, question: str) -> bool:
     Catches the small model's fluent non-answers ("The passage mentions a leading AI hub").
     """
     answer = strip_citations(answer)
-    if " > " in answer or len(answer) > 300 or answer.endswith("?"):  # echoed headings, prompt or question
+    # echoed headings, prompt or question
+    if PATH_SEPARATOR in answer or len(answer) > 300 or answer.endswith("?"):
         return False
     words, asked = set(tokenize(answer)), set(tokenize(question))
     if len(answer.split()) < 4 or not words & asked or words <= asked:
@@ -83,7 +85,7 @@ def vaguer_date(answer: str, passage: Passage) -> bool:
 
 def echoes_heading(answer: str, passages: Sequence[Passage]) -> bool:
     """Repeating a passage's heading ("Model Lineage and Release Timeline") is not an answer."""
-    headings = {h.strip() for p in passages for h in p.section.split(" > ") if len(h.strip()) > 12}
+    headings = {h.strip() for p in passages for h in p.section.split(PATH_SEPARATOR) if len(h.strip()) > 12}
     return any(h in answer for h in headings)
 
 

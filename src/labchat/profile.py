@@ -16,12 +16,13 @@ from typing import Any
 
 import yaml
 
+from labchat.chunking import PATH_SEPARATOR
+
 log = logging.getLogger(__name__)
 
 FILENAME = "labchat.yaml"
 MAX_EXAMPLES = 3
 """Derived example questions: enough to show what can be asked, few enough to read at a glance."""
-_SEPARATOR = " > "
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,12 @@ def derive_examples(titles: Iterable[str]) -> tuple[str, ...]:
     Paths with a parent heading are preferred: "Handbook: Travel" says more than a lone document title.
     """
     paths = list(dict.fromkeys(t.strip() for t in titles if any(c.isalpha() for c in t)))
-    pool = [p for p in paths if _SEPARATOR in p] or paths
+    pool = [p for p in paths if PATH_SEPARATOR in p] or paths
     step = (len(pool) - 1) / (MAX_EXAMPLES - 1)
     picked = pool if len(pool) <= MAX_EXAMPLES else [pool[round(i * step)] for i in range(MAX_EXAMPLES)]
     return tuple(f"What do the documents say about {_subject(p)}?" for p in picked)
 
 
 def _subject(path: str) -> str:
-    parts = [re.sub(r"[`\"*_]", "", part).strip() for part in path.split(_SEPARATOR)]
+    parts = [re.sub(r"[`\"*_]", "", part).strip() for part in path.split(PATH_SEPARATOR)]
     return parts[0] if len(parts) == 1 else f"{parts[0]}: {parts[-1]}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from labchat.chunking import PATH_SEPARATOR
 from labchat.conversation import BRACKETED
 from labchat.retrieve import STOPWORDS, tokenize
 
@@ -209,7 +210,7 @@ def maker(question: str, section: str, is_name: Callable[[str], bool]) -> str | 
     if not _MAKER.search(question):
         return None
     asked = question.lower()
-    top = BRACKETED.sub("", section.split(" > ")[0]).strip()
+    top = BRACKETED.sub("", section.split(PATH_SEPARATOR)[0]).strip()
     return top if top and top.lower() not in asked and all(map(is_name, top.split())) else None
 
 
@@ -225,7 +226,7 @@ def named_by_heading(question: str, section: str) -> str | None:
     holds a word of the question, "middleware") and the question does not name it already."""
     if not _WHICH_THING.match(question):
         return None
-    heading = section.split(" > ")[-1].strip()
+    heading = section.split(PATH_SEPARATOR)[-1].strip()
     named = _COMPOUND.fullmatch(heading)
     if not named:
         return None

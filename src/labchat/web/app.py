@@ -23,7 +23,7 @@ from labchat.evaluate import final
 from labchat.pipeline import Answer, Pipeline
 from labchat.profile import CorpusProfile
 from labchat.settings import Settings
-from labchat.web import documents, library
+from labchat.web import documents, docview, library
 from labchat.web.live import LiveIndex
 
 log = logging.getLogger(__name__)
@@ -295,12 +295,11 @@ def sources_html(answer: Answer | None, turn: int = 0) -> str:
 
 def _card(n: int, path: str, section: str, text: str, score: float, cited: bool) -> str:
     esc = html.escape
-    crumbs = " \u203a ".join(esc(part) for part in section.split(" > "))
     badge = '<span class="lc-badge">cited</span>' if cited else ""
     return (f'<article class="lc-card{" lc-cited" if cited else ""}" data-n="{n}" tabindex="0">'
             f'<header><span class="lc-num">[{n}]</span>{badge}'
             f'<span class="lc-score" title="relevance score">score {score:.2f}</span></header>'
-            f'<div class="lc-section">{crumbs}</div>'
+            f'<div class="lc-section">{docview.crumbs(section)}</div>'
             f'<p class="lc-text">{esc(text)}</p>'
             f'<div class="lc-file">{esc(path)}<span class="lc-open"> \u00b7 open at this passage '
             f"\u203a</span></div></article>")

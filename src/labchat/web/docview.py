@@ -88,7 +88,7 @@ def passage_html(index: Index, passage: Passage) -> str:
     for i, chunk in enumerate(chunks):
         if chunk.section != section:
             section = chunk.section
-            body.append(f"<h3>{_crumbs(section)}</h3>")
+            body.append(f"<h3>{crumbs(section)}</h3>")
         if i == here:
             start, end = span
             text = (f"{esc(chunk.text[:start])}<mark>{esc(chunk.text[start:end])}</mark>"
@@ -99,11 +99,12 @@ def passage_html(index: Index, passage: Passage) -> str:
     found = ("" if here is not None else
              "; its words are not in the document as indexed now (it changed since the answer)")
     return (f'<div class="lc-doc" data-state="open" data-path="{esc(passage.path)}"><header>'
-            f"<h2>{esc(passage.path)}</h2><p>Passage [{passage.n}], in {_crumbs(passage.section)}{found}"
+            f"<h2>{esc(passage.path)}</h2><p>Passage [{passage.n}], in {crumbs(passage.section)}{found}"
             f'</p></header><div class="lc-doc-body">{"".join(body)}</div></div>')
 
 
-def _crumbs(section: str) -> str:
+def crumbs(section: str) -> str:
+    """A heading path as the page shows it, its headings escaped and joined by a single right angle quote."""
     return " \u203a ".join(html.escape(part) for part in section.split(PATH_SEPARATOR))
 
 
