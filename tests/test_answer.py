@@ -8,15 +8,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import questionsets
 
 from labchat import check
+from labchat.chunking import Chunk
 from labchat.evaluate import _norm
-from labchat.evidence import SENTENCE_FEATURES
+from labchat.evidence import SENTENCE_FEATURES, Evidence, Passage
+from labchat.extract import compose
 from labchat.generate import Generator
 from labchat.pipeline import Answer, Pipeline
 from labchat.prompt import build_messages
+from labchat.question import Vocabulary, analyse
 from labchat.quote import LEAD, MAX_ANSWER_CHARS
 from labchat.settings import Settings
 
@@ -77,6 +81,31 @@ def test_the_short_answer_comes_first_then_the_cited_words_that_support_it(baich
     cited = answer.cited
     assert cited and all("691" in answer.passages[n - 1].text for n in cited), _shown(answer)
     _facts_backed(answer)
+
+
+def _evidence(question: str, scored: list[tuple[str, float]]) -> Evidence:
+    vocabulary = Vocabulary.of([Chunk("a.md", "Lab", " ".join(text for text, _ in scored))])
+    passages = [Passage(n, "a.md", "Lab", text, score) for n, (text, score) in enumerate(scored, 1)]
+    return Evidence(analyse(question, vocabulary), passages, 0.9, np.zeros(0))
+
+
+LONG = "The lab trains its reasoning model with reinforcement learning, " * 6
+
+
+@pytest.mark.parametrize(("second", "quoted"), [(0.3, True), (0.1, False)])
+def test_a_second_passage_nearly_as_likely_is_quoted_after_the_best(second: float, quoted: bool) -> None:
+    """When the ranker rates the runner-up at least half as likely to hold the answer, both are quoted, each
+    cited; the best stays whole when it leaves room, and the answer stays within MAX_ANSWER_CHARS."""
+    evidence = _evidence("How does the model get better at complex tasks?", [
+        ("Supports 128K context windows for complex tasks.", 0.4),
+        ("Uses reinforcement learning for reasoning enhancement.", second),
+        ("Released in March.", 0.05)])
+    text = compose(evidence)
+    assert "\u201cSupports 128K context windows for complex tasks.\u201d [1]" in text
+    assert ("\u201cUses reinforcement learning for reasoning enhancement.\u201d [2]" in text) is quoted
+    assert "[3]" not in text
+    long = compose(_evidence("How is it trained?", [(LONG, 0.4), (LONG, 0.3)]))
+    assert len(long) <= MAX_ANSWER_CHARS and "[1]; \u201c" in long and long.endswith("[2]"), long
 
 
 def test_answer_reports_timings(baichuan: Run) -> None:
