@@ -357,3 +357,20 @@ def test_html_tags_in_markdown_are_layout_but_placeholders_and_code_stay(setting
     assert "<p" not in text.split("```")[0] and "<img" not in text and "<!--" not in text
     assert "* `--port <int>` - Bind to this port. Beetle runs on Python 3.12." in text
     assert "```html\n<p>Hello</p>\n```" in text
+
+
+def test_site_generator_directives_and_call_out_marks_are_layout_but_titles_stay(settings: Settings) -> None:
+    """Hugo's "{{% note %}}", MkDocs' "!!! tip", pymdownx's "/// warning | Title", Docusaurus' ":::" and an
+    included example "{* app.py *}" are how a site is built, not what the page says: a quote must not hold
+    them. A call-out's own title, and a template in a code block, stay."""
+    body = ('# Beetle\n\n{{% note %}}\nBeetle installs into its own environment.\n{{% /note %}}\n\n'
+            'See the [setup page]({{< relref "setup" >}}).\n\n!!! tip "Faster installs"\n'
+            "    Pass --jobs to install in parallel.\n\n/// warning | Old versions\nBeetle 1 is gone.\n"
+            "///\n\n:::info\nBeetle logs to stderr.\n:::\n\n{* docs_src/app.py hl[3] *}\n\n"
+            "```jinja\n{% load beetle %}\n```\n")
+    text = "\n".join(chunk.text for chunk in chunk_file(_doc(body), settings.chunk_chars))
+    for mark in ("{{", "!!!", "///", ":::", "{*", "tip", "warning", "info"):
+        assert mark not in text.split("```")[0], (mark, text)
+    for words in ("Beetle installs into its own environment.", "Faster installs", "Old versions",
+                  "Pass --jobs to install in parallel.", "Beetle logs to stderr.", "{% load beetle %}"):
+        assert words in text, (words, text)

@@ -63,7 +63,7 @@ def chunk_lines(path: str, lines: Iterable[str], max_chars: int, title: str = ""
                 page: int | None = None) -> Iterator[Chunk]:
     """The chunks of a file's markdown lines, as they are read: a large file need not be held whole."""
     title = _clean_heading(title)
-    for parents, section_text in sections(without_html(lines)):
+    for parents, section_text in sections(without_markup(lines)):
         heading, body = _split_heading(section_text)
         names = [_clean_heading(h) for h in [*parents, *([heading] if heading else [])]]
         section = PATH_SEPARATOR.join(n for n in names if n and n != title) or title
@@ -77,13 +77,29 @@ _HTML = re.compile(r"<!--.*?-->|</?(?:a|abbr|b|br|center|details|div|em|figcapti
 placeholders the same way ("--port <int>")."""
 
 
-def without_html(lines: Iterable[str]) -> Iterator[str]:
-    """Markdown lines without their HTML tags, except in code blocks, where a template's tags are its text."""
+_SHORTCODE = re.compile(r"\{\{[<%].*?[%>]\}\}|^\s*\{\*.*\*\}\s*$")
+"""A site generator's directive: Hugo's shortcodes ("{{% note %}}", "{{< relref "docs" >}}") and an
+include of example code ("{* docs_src/app.py hl[3] *}"): the page's machinery, not its words."""
+_CALLOUT = re.compile(r"^(\s*)(?:!!!|\?\?\?\+?|///|:::)\s*(?:(?:note|tip|hint|info|warning|danger|caution|"
+                      r"important|attention|example|abstract|summary|success|failure|bug|quote|question|check|"
+                      r"details|admonition|seealso|todo)\b)?\s*\|?\s*(.*)$")
+"""The opening or closing mark of a call-out box (MkDocs "!!! note", pymdownx "/// tip | Title", Docusaurus
+":::warning"): its kind is layout; a title after it, or mkdocstrings' "::: pydantic.BaseModel", is text."""
+
+
+def without_markup(lines: Iterable[str]) -> Iterator[str]:
+    """Markdown lines without their HTML tags, site-generator directives and call-out marks, except in code
+    blocks, where a template's tags are its text."""
     fenced = False
     for line in lines:
         if line.lstrip().startswith("```"):
             fenced = not fenced
-        yield line if fenced else _HTML.sub("", line)
+        if fenced:
+            yield line
+            continue
+        text = _SHORTCODE.sub("", _HTML.sub("", line))
+        callout = _CALLOUT.match(text)
+        yield callout.group(1) + callout.group(2).strip().strip('"') if callout else text
 
 
 _HEADING = re.compile(r"^(#+)\s(.*)")

@@ -92,8 +92,10 @@ class BuildReport:
 
 def _settings_key(settings: Settings, dim: int, vectors: str = "") -> dict:
     """What an index was built with; a build keeps nothing of an index built otherwise."""
-    # "-pages": chunks carry PDF page numbers and `skipped` holds reasons; an older index is rebuilt.
-    chunking = {"chunk_chars": settings.chunk_chars, "splitter": "markdown-blocks-leads-labels-prose-pages"}
+    # "-pages": chunks carry PDF page numbers and `skipped` holds reasons; "-callouts": without site
+    # generators' directives and call-out marks (`chunking.without_markup`); an older index is rebuilt.
+    chunking = {"chunk_chars": settings.chunk_chars,
+                "splitter": "markdown-blocks-leads-labels-prose-pages-callouts"}
     return {"format": FORMAT, "embedder": settings.embedder, "dim": dim, "vectors": vectors,
             "chunking": chunking}
 
