@@ -253,6 +253,50 @@ def test_a_default_is_answered_by_a_passage_that_states_one(tmp_path: Path, pipe
     assert not answer.abstained and "5 seconds" in answer.text, _shown(answer)
 
 
+def test_a_signature_states_defaults_and_a_sentence_stating_one_is_quoted_first(tmp_path: Path,
+                                                                                 pipeline: Pipeline) -> None:
+    """A reference page's signature gives its keyword values as defaults; asked what is used by default, the
+    sentence that says it goes ahead of a better-matching one that does not; asked why something is done by
+    default, a cause is looked for, not a default."""
+    docs = _over(tmp_path, pipeline, {"forms.md": (
+        "# Forms\n\nRead a multipart upload with `request.form()`, which caps the files and fields it "
+        "parses, since an unbounded upload could lead to a denial of service attack.\n\n"
+        "Signature: `request.form(max_files=1000, max_fields=1000)`\n\n"
+        "# Git\n\nBeetle can use the system git client for git operations instead of a library: set "
+        "`system-git-client`.\n\n"
+        "Beetle uses dulwich by default for git related tasks.\n")}, "signatures")
+    answer = _run(docs, "By default, how many files at most will request.form() accept?").answer
+    assert not answer.abstained and "1000" in answer.text, _shown(answer)
+    answer = _run(docs, "Which library does Beetle use for git operations by default instead of the system "
+                        "git client?").answer
+    assert not answer.abstained and "dulwich" in answer.passages[0].text, _shown(answer)
+    answer = _run(docs, "Why does request.form() cap the number of fields and files by default?").answer
+    assert not answer.abstained and "denial of service" in answer.text, _shown(answer)
+
+
+def test_a_name_given_an_owner_the_documents_never_pair_it_with_is_refused(tmp_path: Path,
+                                                                          pipeline: Pipeline) -> None:
+    """Zeta built Beetle-2, Quill did not: "Quill's Beetle-2" is a premise the documents do not share, so its
+    size is not Beetle-2's; asked of Zeta's, it is."""
+    docs = _over(tmp_path, pipeline, {"labs.md": (
+        "# Zeta\n\nThe lab Zeta built Beetle-2, a model with 7B parameters.\n\n"
+        "# Quill\n\nThe lab Quill builds robots for warehouses. In 2031 Quill raised $5M.\n")}, "owners")
+    answer = _run(docs, "What size is Quill's Beetle-2 model?").answer
+    assert answer.abstained, _shown(answer)
+    answer = _run(docs, "What size is Zeta's Beetle-2 model?").answer
+    assert not answer.abstained and "7B" in answer.text, _shown(answer)
+
+
+def test_how_many_is_answered_by_the_amount_of_what_is_asked(tmp_path: Path, pipeline: Pipeline) -> None:
+    """"How many entities?" is answered by "150M entities", not by the "17-fold improvement" of a sentence
+    that matches more of the question's words."""
+    docs = _over(tmp_path, pipeline, {"beetle.md": (
+        "# Beetle-2\n\nThe knowledge graph Beetle-2 uses, with its entities, brought a 17-fold improvement "
+        "in inference throughput.\n\nIts graph holds 150M entities.\n")}, "counted")
+    answer = _run(docs, "How many entities are in the knowledge graph Beetle-2 uses?").answer
+    assert answer.text.startswith("**150M**"), _shown(answer)
+
+
 def test_an_amount_of_another_named_kind_is_no_answer(tmp_path: Path, pipeline: Pipeline) -> None:
     """The lab's valuation is stated, its headcount and revenue are not: asked for those, the valuation is
     no answer; asked what it is worth, it is."""

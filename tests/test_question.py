@@ -13,6 +13,7 @@ from labchat.fitted import FittedModels
 from labchat.question import Vocabulary, analyse, asks_for_many, asks_now, options, parts, unpaid, volatile
 from labchat.retrieve import tokenize
 from labchat.spans import (
+    counts_asked,
     done_by,
     has_span,
     maker,
@@ -61,6 +62,9 @@ def vocabulary() -> Vocabulary:
     ("Where was that?", "place"),
     ("Where do the certificates Beetle-2 trusts come from?", "other"),  # a source, not a place
     ("Why did Hexapod AI raise money?", "reason"),
+    ("Why does Beetle-2 cap the number of files it reads?", "reason"),  # a cause, though "number of"
+    ("Beetle-2's parameter count?", "number"),  # a bare phrase naming an amount asks it
+    ("hexapod headcount", "number"),
     ("Which was released first, Beetle-2 or Zeta-7?", "compare"),
     ("What does Beetle-2 do?", "other"),
     ("Which option sets the output file?", "code"),  # a name in code: an option, a parameter, a class
@@ -91,6 +95,10 @@ def test_a_title_in_capitals_is_what_is_asked_not_whom_it_is_about(vocabulary: V
 def test_names_are_what_the_corpus_capitalises_in_running_text(vocabulary: Vocabulary) -> None:
     question = analyse("Who holds the licence of Beetle-2 at Hexapod?", vocabulary)
     assert {"beetle-2", "hexapod"} <= question.subject
+    # a letter is no name a passage must repeat, though the corpus capitalises it ("a C extension")
+    built = Chunk("notes.md", "Build", "Beetle-2 builds a C extension when C compilers are there.")
+    subject = analyse("Does Beetle-2 ship a C extension?", Vocabulary.of([*CHUNKS, built])).subject
+    assert "beetle-2" in subject and "c" not in subject
     # "Holdings" opens a list item, "holds" is never written capitalised mid-sentence: not a name
     assert "hold" in question.attribute and "licenc" in question.attribute
 
@@ -144,6 +152,7 @@ def test_a_comparison_weighs_amounts_in_words_and_plain_defaults_but_not_years()
     ("is beetle-2 a spin off", "is beetle-2 a spinoff"),
     ("the deepdive notes", "the deep-dive notes"),
     ("how many ppl work there", "how many people work there"),
+    ("what did hexapod do b4 its series a", "what did hexapod do before its series a"),
     ("what happened in 2032", "what happened in 2032"),  # a number is never 'corrected' to another
     ("which school did they attend", "which school did they attend"),  # a word, not a slip for "attention"
     ("turn off verfication", "turn off verification"),  # the words are close, though not their stems
@@ -159,6 +168,7 @@ def test_shorthand_is_spelled_out_unless_the_corpus_writes_it() -> None:
     assert api.correct("how are params encoded") == "how are params encoded"
     assert api.correct("how is it rated on maths") == "how is it rated on mathematics"
     assert api.correct("who is the ceo") == "who is the CEO"
+    assert api.correct("install the deps w/o my pkg") == "install the dependencies w/o my package"
 
 
 @pytest.mark.parametrize(("question", "volatile"), [
@@ -239,6 +249,9 @@ def test_a_web_address_or_a_reference_holds_no_amount_but_a_path_may_date_the_pa
     assert not has_span(link, "number", "How many stars does it have?")
     # nor is a paper's or an issue's number ("arXiv:2412.15270", "#42") the size asked for
     assert not has_span("Technical Report: arXiv:2412.15270, see #42", "number", "How big is Beetle-4?")
+    # nor a version written apart from its name ("Beetle 4.0 launched"), though a size is ("Beetle 72B")
+    assert not has_span("Jun 2032: Beetle 4.0 Turbo launched", "number", "What size is Beetle Turbo?")
+    assert has_span("Beetle 72B launched", "number", "What size is Beetle Turbo?")
     piece = "[Tencent bets on WeChat](https://www.cnbc.com/2025/05/15/tencent.html)"
     assert short_answer("date", "In which year was it published?", frozenset({"publish"}), piece,
                         str.istitle) == "2025"
@@ -373,6 +386,13 @@ def test_a_name_a_chunk_writes_as_code_is_code_though_plain_in_shape() -> None:
                         str.istitle) == "--schema-file"
 
 
+def test_an_amount_counts_what_is_asked_when_the_words_after_it_say_so(vocabulary: Vocabulary) -> None:
+    """"How many entities?" is counted by "150M entities", not by "17-fold improvement"."""
+    question = analyse("How many entities are in the knowledge graph of Beetle-2?", vocabulary)
+    assert counts_asked("Its graph holds 150M entities and relations.", question.text, question.attribute)
+    assert not counts_asked("A 17-fold improvement in throughput.", question.text, question.attribute)
+
+
 def test_a_word_before_a_version_number_is_no_name_unless_it_names() -> None:
     """"ERNIE 4.5 over 3.0" names one version: "over 3.0" is no name."""
     assert versions("How much did inference improve in ERNIE 4.5 over 3.0?") == {("ernie", "4.5")}
@@ -383,6 +403,8 @@ def test_a_price_is_money_and_today_is_nothing_a_document_knows(vocabulary: Voca
     assert unpaid(question, "Getting started with Beetle-2 takes three simple steps")
     assert not unpaid(question, "Beetle-2 costs $20 per month")
     assert not unpaid(analyse("How many steps does it take?", vocabulary), "three simple steps")
+    # money asked for is an amount of money: "unicorn status within 8 months" is no income
+    assert unpaid(analyse("How much money does Hexapod AI make a year?", vocabulary), "a unicorn in 8 months")
     assert asks_now("What is Hexapod AI's share price today?")
     assert not asks_now("What did Hexapod AI raise in its Series A?")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from labchat.question import Question, Vocabulary, asks_now, other_quantity, unp
 from labchat.retrieve import Hit, tokenize
 from labchat.spans import (
     asks_why,
+    counts_asked,
     done_by,
     has_span,
     maker,
@@ -51,7 +53,11 @@ _WORD = re.compile(r"[\w\-.]+")
 _TYPED = re.compile(r"[A-Za-z0-9]+(?:[./\-][A-Za-z0-9]+)*")
 _IDENTIFIER = re.compile(r"\b[A-Za-z]\w+(?:\.[A-Za-z_]\w+)+|\b\w+_\w+|(?<![\w-])--[A-Za-z][\w-]*")
 """A name from code: words joined by underscores or dots between letters, or an option ("--reload")."""
-_DEFAULT = re.compile(r"\bdefault", re.IGNORECASE)
+_DEFAULT = re.compile(r"\bdefault|^\s*(?:signature\s*:|(?:async\s+)?def\s|class\s)[^()]*\([^()]*=",
+                      re.IGNORECASE)
+"""A passage that says what a default is: in words, or as a signature ("Signature: request.form(max_files=
+1000, ...)", "def get(url, timeout=5)"), whose keyword values are the defaults (an example's "timeout=10.0"
+is not)."""
 _ASKS_DEFAULT = re.compile(r"\bby default\b|\bwhat(?:'s|\s+is|\s+was|\s+are)\s+the\s+default\b"
                            r"|\bdefault\s+(?:value|setting)s?\b|\bdefaults?\s+to\b"
                            r"|\bthe\s+default\s+(?:\w+\s+){0,2}(?:of|for)\b", re.IGNORECASE)
@@ -60,7 +66,7 @@ one that mentions a default thing ("open a file in the default program")."""
 _HOW_TO = re.compile(r"\s*how\s+(?:do|can|should|would)\s+(?:i|we|you|one)\b", re.IGNORECASE)
 """An instruction asked for ("How do I turn off SSL verification?"), not how something works."""
 _HOW_TO_REACH = 3
-"""How far down the ranked sentences an instruction looks for one naming code."""
+"""How far down the ranked sentences an instruction looks for one naming code, a default one for a default."""
 _COMMAND = re.compile(r"(?:\$\s+)?[a-z][\w.\-]*(?: [^\s'\\]+){1,8}")
 """A line of code that is one command ("conda install pydantic -c conda-forge"), not a program's output
 ("Config file doesn't exist yet") nor a command going on over the next line ("pip install \\")."""
@@ -228,9 +234,30 @@ def _unmarked(text: str) -> str:
     return _MARKUP.sub(lambda m: m.group(1) or "", text)
 
 
+def _says_default(section: str, text: str) -> bool:
+    return any(_DEFAULT.search(part) for part in (section, text))
+
+
 def _to_front(order: np.ndarray, first: int) -> np.ndarray:
     """`order` with its entry at `first` moved ahead of the others, which keep their order."""
     return np.r_[order[first], np.delete(order, first)]
+
+
+_POSSESSIVE = re.compile(r"\b((?:[A-Z][\w.\-]*\s+)*[A-Z][\w.\-]*)['\u2019]s\s+(?:[a-z][\w\-]*\s+){0,2}?"
+                         r"([A-Z0-9][\w.\-]*(?:\s+[A-Z0-9][\w.\-]*)*)")
+"""A name owning a name ("Alibaba's Yi-Lightning", "Tencent's initial Hunyuan T1 release")."""
+
+
+def unattested(text: str, chunks: list[Chunk], is_name: Callable[[str], bool]) -> bool:
+    """Whether the question gives a name an owner no chunk read names with it ("Alibaba's Yi-Lightning"
+    when the documents write Yi-Lightning only beside 01.AI): the question's premise is not the documents'."""
+    said = [set(tokenize(f"{chunk.section} {chunk.text}")) for chunk in chunks]
+    for match in _POSSESSIVE.finditer(text):
+        owner, owned = ([t for word in group.split() if len(word) > 1 and is_name(word)
+                         for t in tokenize(word)] for group in match.groups())
+        if owner and owned and not any({*owner, *owned} <= words for words in said):
+            return True
+    return False
 
 
 def unknown_names(text: str, vocabulary: Vocabulary, written: str = "") -> float:
@@ -360,8 +387,22 @@ class EvidencePicker:
                 named = np.array([bool(asked & versions(f"{pairs[i][0].chunk.section} {pairs[i][1]}"))
                                   for i in order])
                 spans = spans & named if (spans & named).any() else spans
+            if question.answer_type == "number":  # of the best three, one counting what is asked goes first
+                counted = np.zeros(len(order), dtype=bool)
+                counted[:_HOW_TO_REACH] = [counts_asked(pairs[i][1], question.text, question.attribute)
+                                           for i in order[:_HOW_TO_REACH]]
+                spans = spans & counted if (spans & counted).any() else spans
             if spans.any():
                 order = _to_front(order, int(np.argmax(spans)))
+        if _ASKS_DEFAULT.search(question.text) and not why and len(order):
+            # "What does Poetry use for git by default?" is answered by the sentence that says a default of
+            # what is asked ("Poetry uses dulwich by default for git"), of the three best, ahead of
+            # better-scored ones that say none (a default port does not answer for the default timeout)
+            stated = [_says_default(pairs[i][0].chunk.section, pairs[i][1])
+                      and bool(question.attribute - {"default"} & set(tokenize(pairs[i][1])))
+                      for i in order[:_HOW_TO_REACH]]
+            if any(stated) and not stated[0]:
+                order = _to_front(order, stated.index(True))
         if _HOW_TO.match(question.text) and len(order):
             # "How do I hide the input?" in a manual is answered by the option that does it
             # ("hide_input=True"): of the three best sentences, the first that names code goes first
@@ -393,6 +434,8 @@ class EvidencePicker:
         # name the documents never write ("the default of max_redirects", "the httpx 2.0 release")
         value = dict(zip(QUESTION_FEATURES, features, strict=True))
         about = passages and (not question.subject or value["subject_best"] > 0) and value["unknown_name"] < 1
+        # nor one whose premise no chunk read shares ("the size of Alibaba's Yi-Lightning", made by 01.AI)
+        about = about and not unattested(question.text, [hit.chunk for hit in hits], self.vocabulary.is_name)
         # nor is "When did Tencent release GLM-4.5?" answered from a chunk that never writes 4.5 (a release
         # note under "## 0.24.0" writes its version alone)
         numbers = {number for _, number in versions(question.text)}
@@ -408,8 +451,8 @@ class EvidencePicker:
                                       question.attribute))
         # and "What is the default timeout?" not by a passage that says nothing of a default (an example's
         # "timeout=10.0" is no default; "open it in the default program" asks for a way, not a value)
-        typed = typed and not (passages and _ASKS_DEFAULT.search(question.text)
-                               and not _DEFAULT.search(f"{passages[0].section} {passages[0].text}"))
+        typed = typed and not (passages and _ASKS_DEFAULT.search(question.text) and not why
+                               and not _says_default(passages[0].section, passages[0].text))
         # and "how many employees" not by "a $1B valuation", an amount of another named kind, nor "How much
         # does a subscription cost?" by "three simple steps": a price is an amount of money
         typed = typed and not (question.answer_type == "number" and passages

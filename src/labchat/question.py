@@ -30,7 +30,11 @@ _ABBREVIATIONS = {
     "maths": "mathematics", "math": "mathematics", "stats": "statistics", "params": "parameters",
     "specs": "specifications", "config": "configuration", "repo": "repository", "docs": "documentation",
     "perf": "performance", "mgmt": "management", "intl": "international", "univ": "university",
-    "avg": "average",
+    "avg": "average", "b4": "before", "bc": "because", "cuz": "because", "thru": "through", "abt": "about",
+    "u": "you", "ur": "your", "msg": "message", "smth": "something", "deps": "dependencies",
+    "dep": "dependency", "pkg": "package", "pkgs": "packages", "proj": "project", "cmd": "command",
+    "cmds": "commands", "dir": "directory", "dirs": "directories", "lib": "library", "libs": "libraries",
+    "ver": "version",
 }
 """Everyday English shorthand, spelled out before searching (a property of the language, not the corpus),
 unless the corpus writes the short form itself (`params=` in an API's docs)."""
@@ -46,7 +50,10 @@ WHOLE_CUTOFF = 0.9
 """Similarity a typed word needs to a corpus word it is matched to whole, when no stem is close: one slip
 in ten letters ("verfication" -> verification: 0.92; "serves" -> series: 0.83 is not taken)."""
 
+_AMOUNT_NOUN = (r"(length|size|count|price|cost|valuation|revenues?|market cap\w*|headcount|salary|profit"
+                r"|income|budget|population|turnover|sales)")
 _TYPE_PATTERNS = [
+    ("reason", r"^\s*why\b"),  # "Why does it cap the number of files?" asks a cause, not a number
     ("compare", r"\b(which|who|whose)\b.*\b(first|earlier|later|longer|larger|bigger|more|higher|fewer|"
                 r"older|newer|both)\b.*\bor\b|\b(earlier|later|first|larger|bigger|longer)\b.*\bor\b"),
     # "When generating docs, which option ...?" asks which option ("When a model has extra='allow', in which
@@ -58,9 +65,10 @@ _TYPE_PATTERNS = [
     ("number", r"\bhow (many|much|large|big|long|old|fast|high)\b|\bwhat (size|percentage|share|number)\b"
                r"|^\s*what\s+(does|did|do|will|would)\b.*\bcost(?![\w-])"
                r"|\b(number of|amount)\b|^\s*what\s+(is\s+|was\s+|are\s+|were\s+)?"
-               r"((?!(do|does|did|can|could|should|will|would)\b)\S+\s+){0,2}?"
-               r"(length|size|count|price|cost|valuation|revenues?|market cap\w*|headcount|salary|profit|"
-               r"income|budget|population|turnover|sales)\b(?!\s+(model|strategy|source|stream|team)s?\b)"),
+               rf"((?!(do|does|did|can|could|should|will|would)\b)\S+\s+){{0,2}}?{_AMOUNT_NOUN}\b"
+               r"(?!\s+(model|strategy|source|stream|team)s?\b)"
+               # a bare phrase naming an amount asks it ("Beetle-2's parameter count?", "hexapod headcount")
+               rf"|^(?!\s*(what|which|who|whom|whose|how|why|when|where)\b)[^?]*\b{_AMOUNT_NOUN}\s*\??\s*$"),
     ("code", r"\b(which|what)(\s+\w+){0,2}?\s+(param|parameter|argument|option|flag|function|method|class|"
              r"command|variable|env var|setting|keyword|field|attribute|property|decorator|exception|hook|"
              r"callback|header)\b(?!\s+(model|strategy|strategies)\b)"),
@@ -306,7 +314,7 @@ def other_quantity(question: Question, text: str) -> bool:
         kind & said for kind in _QUANTITIES if kind not in asked)
 
 
-_PAID = frozenset(tokenize("price cost fee charge subscription pay paid spend"))
+_PAID = frozenset(tokenize("price cost fee charge subscription pay paid spend money"))
 """Words asking for an amount of money."""
 _MONEY = re.compile(r"[$€£¥]|\b(?:USD|RMB|CNY|EUR|GBP|JPY|yuan|dollars?|euros?|cents?|free)\b", re.IGNORECASE)
 _NOW = re.compile(r"\b(?:today|tonight|tomorrow|yesterday|right now|at the moment|as of now|this week)\b",
@@ -353,8 +361,10 @@ def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Que
     tokens = set(tokenize(text))
     words = [*RAW_WORD.findall(text), *_CJK.findall(text)]
     # a word typed in lower case is a name only if the corpus nearly always capitalises it ("deepseek"),
-    # not if it is sometimes a plain word there ("chief scientist" for "Chief Scientist")
-    subject = frozenset(t for word in words if vocabulary.is_name(word, 0.8 if word.islower() else 0.5)
+    # not if it is sometimes a plain word there ("chief scientist" for "Chief Scientist"); nor is a Latin
+    # letter ("my C extension"): one letter names nothing a passage must repeat
+    subject = frozenset(t for word in words if (len(word) > 1 or not word.isascii())
+                        and vocabulary.is_name(word, 0.8 if word.islower() else 0.5)
                         and word.lower() not in _ROLES for t in tokenize(word)) & tokens
     volatile = bool(_volatile_words(text) or _RELATIVE_TIME.search(lower))
     place = _ORDINAL.search(lower)

@@ -113,16 +113,23 @@ def spans(text: str, answer_type: str, question: str, is_name: Callable[[str], b
 def _new(found: list[re.Match[str]], answer_type: str, question: str,
          is_name: Callable[[str], bool] | None) -> list[re.Match[str]]:
     """The spans the question does not already say. A year is not an amount (though a comparison may
-    weigh years); given `is_name`, a name needs a word the corpus writes as a name, so "Training Data:"
-    does not answer "who", and a person is no versioned name ("Baichuan4-Finance") nor named by a month
-    alone ("Release Date Dec")."""
+    weigh years), nor a version; given `is_name`, a name needs a word the corpus writes as a name, so
+    "Training Data:" does not answer "who", and a person is no versioned name ("Baichuan4-Finance") nor
+    named by a month alone ("Release Date Dec")."""
     asked, named = question.lower(), _KIND[answer_type] == "name" and is_name is not None
     person = answer_type == "person"
     return [m for m in found if (value := m.group().strip()).lower() not in asked
-            and (answer_type != "number" or not _YEAR.fullmatch(value))
+            and (answer_type != "number" or not (_YEAR.fullmatch(value) or _named_version(m)))
             and not (person and version_matches(value))
             and (not named or any(is_name(w) for w in _WORD.findall(value)
                                   if not (person and re.fullmatch(_MONTH, w))))]
+
+
+def _named_version(found: re.Match[str]) -> bool:
+    """Whether a number found is a name's version written apart ("ERNIE 4.0 Turbo launched"): no amount,
+    though "Qwen 72B" is one (a size) and "nearly 4.5 million" too (not a version, having a unit)."""
+    return any(m.group(3) and "." in m.group(4) and m.span(4) == found.span()
+               for m in version_matches(found.string))
 
 
 def asks_why(question: str) -> bool:
@@ -193,7 +200,7 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     if answer_type == "number":  # an amount with its unit says more than a bare count beside it, unless
         # the count's unit is what is asked ("11 foundation models" for "how many foundation models"); the
         # count naming more of it wins ("128 specialized expert modules with ... 2 always-on experts")
-        named = {m: len(set(tokenize(" ".join(text[m.end():].split()[:3]))) & attribute) for m in found}
+        named = {m: _naming(m, attribute) for m in found}
         counted = [m for m in found if named[m] and named[m] == max(named.values())]
         found = counted or [m for m in found if not m.group().strip().isdigit()] or found
     anchors = [word.start() for word in _WORD.finditer(text)
@@ -201,6 +208,17 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     if not anchors:
         return found[0].group().strip()
     return min(found, key=lambda m: min(abs(m.start() - a) for a in anchors)).group().strip()
+
+
+def _naming(amount: re.Match[str], attribute: frozenset[str]) -> int:
+    """How many of the attribute words the three words after an amount say ("150M entities")."""
+    return len(set(tokenize(" ".join(amount.string[amount.end():].split()[:3]))) & attribute)
+
+
+def counts_asked(text: str, question: str, attribute: frozenset[str]) -> bool:
+    """Whether `text` holds an amount of what is asked ("150M entities" for "How many entities ...?",
+    "17-fold improvement" for "How much did it improve?"), not only an amount of something else."""
+    return any(_naming(m, attribute) for m in spans(text, "number", question))
 
 
 def maker(question: str, section: str, is_name: Callable[[str], bool]) -> str | None:
