@@ -65,8 +65,9 @@ _ASKS_DEFAULT = re.compile(r"\bby default\b|\bwhat(?:'s|\s+is|\s+was|\s+are)\s+t
 one that mentions a default thing ("open a file in the default program")."""
 _HOW_TO = re.compile(r"\s*how\s+(?:do|can|should|would)\s+(?:i|we|you|one)\b", re.IGNORECASE)
 """An instruction asked for ("How do I turn off SSL verification?"), not how something works."""
-_HOW_TO_REACH = 3
-"""How far down the ranked sentences an instruction looks for one naming code, a default one for a default."""
+_REACH = 3
+"""How far down the ranked sentences one that holds what the question asks for is moved up from (`_promote`):
+one naming code for an instruction, one stating the asked default, one counting what "how many" asks."""
 _COMMAND = re.compile(r"(?:\$\s+)?[a-z][\w.\-]*(?: [^\s'\\]+){1,8}")
 """A line of code that is one command ("conda install pydantic -c conda-forge"), not a program's output
 ("Config file doesn't exist yet") nor a command going on over the next line ("pip install \\")."""
@@ -243,6 +244,12 @@ def _to_front(order: np.ndarray, first: int) -> np.ndarray:
     return np.r_[order[first], np.delete(order, first)]
 
 
+def _promote(order: np.ndarray, holds: Callable[[int], bool]) -> np.ndarray:
+    """`order` with the first of its best `_REACH` candidates that `holds` moved to the front."""
+    first = next((k for k, i in enumerate(order[:_REACH]) if holds(int(i))), 0)
+    return _to_front(order, first)
+
+
 _POSSESSIVE = re.compile(r"\b((?:[A-Z][\w.\-]*\s+)*[A-Z][\w.\-]*)['\u2019]s\s+(?:[a-z][\w\-]*\s+){0,2}?"
                          r"([A-Z0-9][\w.\-]*(?:\s+[A-Z0-9][\w.\-]*)*)")
 """A name owning a name ("Alibaba's Yi-Lightning", "Tencent's initial Hunyuan T1 release")."""
@@ -251,12 +258,14 @@ _POSSESSIVE = re.compile(r"\b((?:[A-Z][\w.\-]*\s+)*[A-Z][\w.\-]*)['\u2019]s\s+(?
 def unattested(text: str, chunks: list[Chunk], is_name: Callable[[str], bool]) -> bool:
     """Whether the question gives a name an owner no chunk read names with it ("Alibaba's Yi-Lightning"
     when the documents write Yi-Lightning only beside 01.AI): the question's premise is not the documents'."""
-    said = [set(tokenize(f"{chunk.section} {chunk.text}")) for chunk in chunks]
+    said: list[set[str]] = []  # the chunks' words, read only for a question that gives a name an owner
     for match in _POSSESSIVE.finditer(text):
         owner, owned = ([t for word in group.split() if len(word) > 1 and is_name(word)
                          for t in tokenize(word)] for group in match.groups())
-        if owner and owned and not any({*owner, *owned} <= words for words in said):
-            return True
+        if owner and owned:
+            said = said or [set(tokenize(f"{chunk.section} {chunk.text}")) for chunk in chunks]
+            if not any({*owner, *owned} <= words for words in said):
+                return True
     return False
 
 
@@ -389,8 +398,8 @@ class EvidencePicker:
                 spans = spans & named if (spans & named).any() else spans
             if question.answer_type == "number":  # of the best three, one counting what is asked goes first
                 counted = np.zeros(len(order), dtype=bool)
-                counted[:_HOW_TO_REACH] = [counts_asked(pairs[i][1], question.text, question.attribute)
-                                           for i in order[:_HOW_TO_REACH]]
+                counted[:_REACH] = [counts_asked(pairs[i][1], question.text, question.attribute)
+                                    for i in order[:_REACH]]
                 spans = spans & counted if (spans & counted).any() else spans
             if spans.any():
                 order = _to_front(order, int(np.argmax(spans)))
@@ -398,18 +407,13 @@ class EvidencePicker:
             # "What does Poetry use for git by default?" is answered by the sentence that says a default of
             # what is asked ("Poetry uses dulwich by default for git"), of the three best, ahead of
             # better-scored ones that say none (a default port does not answer for the default timeout)
-            stated = [_says_default(pairs[i][0].chunk.section, pairs[i][1])
-                      and bool(question.attribute - {"default"} & set(tokenize(pairs[i][1])))
-                      for i in order[:_HOW_TO_REACH]]
-            if any(stated) and not stated[0]:
-                order = _to_front(order, stated.index(True))
+            order = _promote(order, lambda i: _says_default(pairs[i][0].chunk.section, pairs[i][1])
+                             and bool(question.attribute - {"default"} & set(tokenize(pairs[i][1]))))
         if _HOW_TO.match(question.text) and len(order):
             # "How do I hide the input?" in a manual is answered by the option that does it
             # ("hide_input=True"): of the three best sentences, the first that names code goes first
-            coded = [has_span(pairs[i][1], "code", question.text, code=_code_in(pairs[i][0].chunk))
-                     for i in order[:_HOW_TO_REACH]]
-            if any(coded) and not coded[0]:
-                order = _to_front(order, coded.index(True))
+            order = _promote(order, lambda i: has_span(pairs[i][1], "code", question.text,
+                                                       code=_code_in(pairs[i][0].chunk)))
         for i in order:
             hit, text = pairs[i]
             if why and not passages and not has_span(text, "reason", question.text) and i + 1 < len(pairs) \
