@@ -297,6 +297,38 @@ def test_how_many_is_answered_by_the_amount_of_what_is_asked(tmp_path: Path, pip
     assert answer.text.startswith("**150M**"), _shown(answer)
 
 
+def test_a_table_row_answers_from_the_column_asked(tmp_path: Path, pipeline: Pipeline) -> None:
+    """A row whose "Parameters" cell is empty or "Various" does not give a size from its other cells
+    ("11+ models total" for how many parameters); a row that fills it does."""
+    docs = _over(tmp_path, pipeline, {"zeta.md": (
+        "# Zeta models\n\n| Release Date | Model | Parameters | Key Features |\n|---|---|---|---|\n"
+        "| 2030 | Zeta-Audio | - | Speech synthesis |\n| TBD | 11+ models total | Various | Various |\n"
+        "| 2031 | Zeta-2 | 100B | Chat |\n")}, "cells")
+    answer = _run(docs, "How many parameters does Zeta-Audio have?").answer
+    assert answer.abstained, _shown(answer)
+    answer = _run(docs, "How many parameters does Zeta-2 have?").answer
+    assert answer.text.startswith("**100B**"), _shown(answer)
+
+
+def test_a_name_the_answer_need_not_repeat_is_context_unless_a_fact_is_asked_of_it(
+        tmp_path: Path, pipeline: Pipeline) -> None:
+    """A manual's option is the answer for "Markdown docs" though its line never says Markdown (the name is
+    context); a year or a person asked of a name whose passages say none of it is still refused."""
+    docs = _over(tmp_path, pipeline, {
+        "options.md": "# Options\n\n`--output <file>`: An output file to write the docs to.\n\n"
+                      "`--title <title>`: The title for the page.\n",
+        "formats.md": "# Formats\n\nThe docs are written in Markdown by default. Pages in Markdown render "
+                      "on the site.\n",
+        "labs.md": "# Zeta\n\nThe Zeta lab was founded in 2031 by Ada Quill.\n\n# Partners\n\nZeta works "
+                   "with Orbit on robots.\n"}, "context")
+    answer = _run(docs, "Which option sets the file to write Markdown docs to?").answer
+    assert answer.text.startswith("**--output**"), _shown(answer)
+    for asked in ("In what year was Orbit founded?", "Who founded Orbit?"):
+        answer = _run(docs, asked).answer
+        assert answer.abstained, _shown(answer)
+    assert _run(docs, "When was Zeta founded?").answer.text.startswith("**2031**")
+
+
 def test_an_amount_of_another_named_kind_is_no_answer(tmp_path: Path, pipeline: Pipeline) -> None:
     """The lab's valuation is stated, its headcount and revenue are not: asked for those, the valuation is
     no answer; asked what it is worth, it is."""

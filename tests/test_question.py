@@ -347,6 +347,17 @@ def test_an_amount_in_words_is_an_amount(said: str, asked: str, attribute: str, 
     assert not has_span(no_amount, "number", asked)
 
 
+def test_a_count_is_no_ratio() -> None:
+    """"How many parameters?" is not answered by "a 17-fold improvement" or "40%" (seen in the web chat for
+    a model whose size the documents never give); "how many times faster" is."""
+    ratios = "Its knowledge graph brought a 17-fold improvement and 40% lower cost, 3x faster."
+    assert not has_span(ratios, "number", "How many parameters does Beetle-2 have?")
+    assert short_answer("number", "How many parameters does it have?", frozenset({"paramet"}),
+                        f"{ratios} It has 260B parameters.", str.istitle) == "260B"
+    assert has_span(ratios, "number", "How many times faster is it?")
+    assert has_span(ratios, "number", "How much did throughput improve?")
+
+
 def test_a_why_question_is_answered_by_a_cause_a_how_question_by_a_clause() -> None:
     restated = "Unlike the old client, it does not follow redirects by default."
     cause = "We differ here because redirects can hide needless network calls."

@@ -110,16 +110,24 @@ def spans(text: str, answer_type: str, question: str, is_name: Callable[[str], b
     return _new(found, answer_type, question, is_name)
 
 
+_COUNT = re.compile(r"\bhow\s+many\b(?!\s+(?:times|percent)\b)", re.IGNORECASE)
+"""A question for a count of things ("How many parameters?"), not for a factor ("how many times faster")."""
+_RATIO = re.compile(r"(?:%|-fold|[x\u00d7])\+?$")
+"""An amount that relates two others ("17-fold", "3x", "40%"): it counts no thing."""
+
+
 def _new(found: list[re.Match[str]], answer_type: str, question: str,
          is_name: Callable[[str], bool] | None) -> list[re.Match[str]]:
     """The spans the question does not already say. A year is not an amount (though a comparison may
     weigh years), nor a version; given `is_name`, a name needs a word the corpus writes as a name, so
     "Training Data:" does not answer "who", and a person is no versioned name ("Baichuan4-Finance") nor
-    named by a month alone ("Release Date Dec")."""
+    named by a month alone ("Release Date Dec"), and a count is no ratio ("How many parameters?" is not
+    answered by "a 17-fold improvement")."""
     asked, named = question.lower(), _KIND[answer_type] == "name" and is_name is not None
-    person = answer_type == "person"
+    person, counted = answer_type == "person", answer_type == "number" and bool(_COUNT.search(question))
     return [m for m in found if (value := m.group().strip()).lower() not in asked
             and (answer_type != "number" or not (_YEAR.fullmatch(value) or _named_version(m)))
+            and not (counted and _RATIO.search(value))
             and not (person and version_matches(value))
             and (not named or any(is_name(w) for w in _WORD.findall(value)
                                   if not (person and re.fullmatch(_MONTH, w))))]
