@@ -259,6 +259,12 @@ def _to_front(order: np.ndarray, first: int) -> np.ndarray:
     return np.r_[order[first], np.delete(order, first)]
 
 
+def _narrowed(candidates: np.ndarray, preferred: np.ndarray) -> np.ndarray:
+    """The candidates that are also preferred, if any are; else all of them (a preference, not a filter)."""
+    both = candidates & preferred
+    return both if both.any() else candidates
+
+
 def _promote(order: np.ndarray, holds: Callable[[int], bool]) -> np.ndarray:
     """`order` with the first of its best `_REACH` candidates that `holds` moved to the front."""
     first = next((k for k, i in enumerate(order[:_REACH]) if holds(int(i))), 0)
@@ -412,12 +418,12 @@ class EvidencePicker:
             if asked := versions(question.text):  # the date of GLM-4.5, not of ERNIE 4.5
                 named = np.array([bool(asked & versions(f"{pairs[i][0].chunk.section} {pairs[i][1]}"))
                                   for i in order])
-                spans = spans & named if (spans & named).any() else spans
+                spans = _narrowed(spans, named)
             if question.answer_type == "number":  # of the best three, one counting what is asked goes first
                 counted = np.zeros(len(order), dtype=bool)
                 counted[:_REACH] = [counts_asked(pairs[i][1], question.text, question.attribute)
                                     for i in order[:_REACH]]
-                spans = spans & counted if (spans & counted).any() else spans
+                spans = _narrowed(spans, counted)
             if spans.any():
                 order = _to_front(order, int(np.argmax(spans)))
         if _ASKS_DEFAULT.search(question.text) and not why and len(order):

@@ -125,19 +125,20 @@ def _new(found: list[re.Match[str]], answer_type: str, question: str,
     answered by "a 17-fold improvement")."""
     asked, named = question.lower(), _KIND[answer_type] == "name" and is_name is not None
     person, counted = answer_type == "person", answer_type == "number" and bool(_COUNT.search(question))
+    apart = _versions_apart(found[0].string) if found and answer_type == "number" else set()
     return [m for m in found if (value := m.group().strip()).lower() not in asked
-            and (answer_type != "number" or not (_YEAR.fullmatch(value) or _named_version(m)))
+            and (answer_type != "number" or not (_YEAR.fullmatch(value) or m.span() in apart))
             and not (counted and _RATIO.search(value))
             and not (person and version_matches(value))
             and (not named or any(is_name(w) for w in _WORD.findall(value)
                                   if not (person and re.fullmatch(_MONTH, w))))]
 
 
-def _named_version(found: re.Match[str]) -> bool:
-    """Whether a number found is a name's version written apart ("ERNIE 4.0 Turbo launched"): no amount,
-    though "Qwen 72B" is one (a size) and "nearly 4.5 million" too (not a version, having a unit)."""
-    return any(m.group(3) and "." in m.group(4) and m.span(4) == found.span()
-               for m in version_matches(found.string))
+def _versions_apart(text: str) -> set[tuple[int, int]]:
+    """Where `text` writes a name's version apart from it ("ERNIE 4.0 Turbo launched"): numbers there are no
+    amount, though "Qwen 72B" is one (a size) and "nearly 4.5 million" too (not a version, having a unit).
+    Read once per text, not once per number found in it."""
+    return {m.span(4) for m in version_matches(text) if m.group(3) and "." in m.group(4)}
 
 
 def asks_why(question: str) -> bool:
