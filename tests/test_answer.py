@@ -287,6 +287,23 @@ def test_a_name_given_an_owner_the_documents_never_pair_it_with_is_refused(tmp_p
     assert not answer.abstained and "7B" in answer.text, _shown(answer)
 
 
+def test_an_option_the_manual_never_writes_is_refused(tmp_path: Path, pipeline: Pipeline) -> None:
+    """Asked how to use an option or a function the pages never write ("exclude_paths", "Depends()"),
+    the answer is a refusal, not the closest option's sentence; asked of one they write, an answer."""
+    docs = _over(tmp_path, pipeline, {"middleware.md": (
+        "# Middleware\n\n## GZipMiddleware\n\nHandles GZip responses for any request that includes "
+        "\"gzip\" in the Accept-Encoding header. The following arguments are supported: `minimum_size` - Do "
+        "not GZip responses that are smaller than this minimum size in bytes. `compresslevel` - Used during "
+        "GZip compression.\n\n## Endpoints\n\nAn endpoint depends on the request it is given.\n")},
+        "options")
+    for asked in ("How do I use GZipMiddleware's exclude_paths option to skip compression for some routes?",
+                  "How do I inject dependencies with Depends() into an endpoint?"):
+        answer = _run(docs, asked).answer
+        assert answer.abstained, _shown(answer)
+    answer = _run(docs, "What does GZipMiddleware's minimum_size option do?").answer
+    assert not answer.abstained and "smaller than" in answer.text, _shown(answer)
+
+
 def test_how_many_is_answered_by_the_amount_of_what_is_asked(tmp_path: Path, pipeline: Pipeline) -> None:
     """"How many entities?" is answered by "150M entities", not by the "17-fold improvement" of a sentence
     that matches more of the question's words."""

@@ -8,7 +8,7 @@ import pytest
 
 from labchat.chunking import Chunk
 from labchat.compare import value
-from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, sentences, unknown_names
+from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, sentences, unknown_names, unwritten_code
 from labchat.fitted import FittedModels
 from labchat.question import Vocabulary, analyse, asks_for_many, asks_now, options, parts, unpaid, volatile
 from labchat.retrieve import tokenize
@@ -212,13 +212,26 @@ def test_a_long_sentence_introducing_a_list_lends_its_last_clause_to_the_items()
     ("How large is Beetle-Audio?", "Beetle Series: Beetle-1V: Multimodal (100B+ parameters)", True),
     ("How large is Beetle-Audio?", "Beetle-Audio: speech generation", False),
     ("Which Hexapod-backed labs exist?", "Hexapod-owned Zeta builds robots", False),
+    ("How large is Beetle 3.0 Titan?", "Mar 2033: Hexapod Beetle Bot reached 10B", True),
+    ("How large is Beetle 3.0 Titan?", "Dec 2031: Beetle 3.0 Titan launched", False),
+    ("How large is Beetle Bot?", "Dec 2031: Beetle Pro launched", False),  # no version asked: a plain name
 ])
 def test_a_sentence_about_another_version_of_the_name_asked_about_is_marked(asked: str, sentence: str,
                                                                               other: bool) -> None:
     """Another version's fact is not the answer (a near-miss), but a variant of the version asked about
     is that version, and a number of years or a year is no version; a named variant ("Beetle-Audio") is a
     version too."""
-    assert other_version(variants(asked), variants(sentence)) is other
+    assert other_version(variants(asked), sentence) is other
+
+
+def test_code_the_retrieved_text_never_writes_is_an_option_the_documents_lack() -> None:
+    """"exclude_paths" is not "exclude" and "paths" apart; "Depends()" is not the word "depends"."""
+    written = "## GZipMiddleware\nThe following arguments are supported: `minimum_size`. It depends on size."
+    assert unwritten_code("How do I use GZipMiddleware's exclude_paths option?", written)
+    assert not unwritten_code("What does GZipMiddleware's minimum_size option do?", written)
+    assert unwritten_code("How do I use Depends() in an endpoint?", written)
+    assert not unwritten_code("How do I use Depends() in an endpoint?", written + " Call Depends(get_db).")
+    assert not unwritten_code("What does GZipMiddleware do?", written)  # a name, not code: weighed, not gated
 
 
 def test_a_name_the_documents_never_write_is_unknown_but_a_plain_word_is_not_counted(

@@ -52,6 +52,9 @@ _POINTS_BACK = re.compile(r"(?:These|Those|They|This|It|Both|Such)\b(?!\s+(?:is|
 _WORD = re.compile(r"[\w\-.]+")
 _TYPED = re.compile(r"[A-Za-z0-9]+(?:[./\-][A-Za-z0-9]+)*")
 _IDENTIFIER = re.compile(r"\b[A-Za-z]\w+(?:\.[A-Za-z_]\w+)+|\b\w+_\w+|(?<![\w-])--[A-Za-z][\w-]*")
+_CALLED = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*(?=\(\))")
+"""What a question writes as a call, "Depends()": a name of code, looked for as written ("Depends(" is not
+the word "depends")."""
 """A name from code: words joined by underscores or dots between letters, or an option ("--reload")."""
 _DEFAULT = re.compile(r"\bdefault|^\s*(?:signature\s*:|(?:async\s+)?def\s|class\s)[^()]*\([^()]*=",
                       re.IGNORECASE)
@@ -312,6 +315,17 @@ def unknown_names(text: str, vocabulary: Vocabulary, written: str = "") -> float
     return unknown / total if total else 0.0
 
 
+def unwritten_code(text: str, written: str) -> bool:
+    """Whether the question names code ("exclude_paths", "--no-update", "Depends()") that `written`, the
+    retrieved chunks' headings and text, never writes: an option or a function the documents do not have.
+    Over the fitted sets' questions that name code, every one whose code the retrieved text lacks is
+    unanswerable (6 of 6) and no answerable one lacks it (0 of 38); misspellings are corrected before the
+    search."""
+    lower = written.lower()
+    return any(m.group().lower() not in lower for m in _IDENTIFIER.finditer(text)) or any(
+        f"{m.group()}(" not in written for m in _CALLED.finditer(text))
+
+
 def _without(text: str, subject: frozenset[str]) -> str:
     """`text` without the words of the question's subject."""
     return _WORD.sub(lambda m: "" if set(tokenize(m.group())) <= subject else m.group(), text)
@@ -389,7 +403,7 @@ class EvidencePicker:
                 math.log(1 + len(_LINK.sub(r"\1", raw))),
                 float(not question.subject), float(attribute), float(cosine - dense.max()),
                 float(question.ordinal > 0 and place == question.ordinal),  # "the fourth scenario"
-                float(other_version(asked_versions, variants(text))),
+                float(other_version(asked_versions, text)),
                 self.share(question.aside, words) if question.aside else 0.0,
                 # about the subject and saying what is asked, at once: what a linear ranker cannot add up
                 self.share(question.subject, words | section) * self.share(question.attribute, words),
@@ -462,6 +476,9 @@ class EvidencePicker:
         value = dict(zip(QUESTION_FEATURES, features, strict=True))
         about = passages and (not question.subject or value["subject_best"] > 0
                               or question.answer_type not in _FACTS) and value["unknown_name"] < 1
+        # nor one that names code the passages found never write ("GZipMiddleware's exclude_paths option")
+        about = about and not unwritten_code(question.text, " ".join(
+            f"{hit.chunk.section} {hit.chunk.text}" for hit in hits))
         # nor one whose premise no chunk read shares ("the size of Alibaba's Yi-Lightning", made by 01.AI)
         about = about and not unattested(question.text, [hit.chunk for hit in hits], self.vocabulary.is_name)
         # nor is "When did Tencent release GLM-4.5?" answered from a chunk that never writes 4.5 (a release

@@ -76,6 +76,8 @@ _WHY = re.compile(r"^\s*why\b|\bwhat (?:is|was|are|were) the reasons?\b|\bfor wh
 _CAUSE = re.compile(r"\b(?:because|due to|owing to|thanks to|so that|in order to|as a result|the reason)\b"
                     r"|因为|由于", re.IGNORECASE)
 """Words that state a cause (English, and 因为, 由于)."""
+_APART = re.compile(r"\b([A-Za-z]+) (?=([A-Z][A-Za-z]+)\b)")
+"""A name and a capitalised word after it ("ERNIE Bot"): with a version asked of the name, a sibling."""
 _VARIANT = re.compile(r"\b([A-Z][A-Za-z]*)-([A-Z][A-Za-z]*)\b(?![\-\d])")
 _KIND = {"date": "date", "number": "number", "compare": "number", "person": "name", "place": "place",
          "code": "code", "site": "site", "other": "name"}
@@ -285,10 +287,16 @@ def version_matches(text: str) -> list[re.Match[str]]:
                     or (m.group(3) and m.group(1).lower() in STOPWORDS))]
 
 
-def other_version(asked: set[tuple[str, str]], said: set[tuple[str, str]]) -> bool:
+def other_version(asked: set[tuple[str, str]], text: str) -> bool:
     """Whether a sentence names another version of a versioned name asked about and not that version
     itself ("Step-1 variants: 8K and 32K" for Step-2, "HTTP/1.1 and HTTP/2" for HTTP/3, "ERNIE 4.0" for
-    ERNIE 5.0): a sibling's fact is not the answer. A variant of the version asked about ("Step-2-16k") is
-    that version."""
+    ERNIE 5.0), or the name asked with a version followed by another capitalised word instead ("ERNIE Bot"
+    for ERNIE 3.0): a sibling's fact is not the answer. A variant of the version asked about ("Step-2-16k")
+    is that version."""
+    said = variants(text)
+    if asked & said:
+        return False
     names = {name for name, _ in asked}
-    return not asked & said and any(name in names for name, _ in said)
+    numbered = {name for name, version in asked if version[0].isdigit()}
+    return any(name in names for name, _ in said) or any(
+        m.group(1).lower() in numbered and m.group(2).lower() not in STOPWORDS for m in _APART.finditer(text))
