@@ -276,14 +276,19 @@ def test_a_signature_states_defaults_and_a_sentence_stating_one_is_quoted_first(
 
 def test_a_name_given_an_owner_the_documents_never_pair_it_with_is_refused(tmp_path: Path,
                                                                           pipeline: Pipeline) -> None:
-    """Zeta built Beetle-2, Quill did not: "Quill's Beetle-2" is a premise the documents do not share, so its
-    size is not Beetle-2's; asked of Zeta's, it is."""
+    """Zeta built Beetle-2, Quill did not: "Quill's Beetle-2" ("Beetle-2 from Quill") is a premise the
+    documents do not share, so its size is not Beetle-2's; asked of Zeta's, it is."""
     docs = _over(tmp_path, pipeline, {"labs.md": (
         "# Zeta\n\nThe lab Zeta built Beetle-2, a model with 7B parameters.\n\n"
         "# Quill\n\nThe lab Quill builds robots for warehouses. In 2031 Quill raised $5M.\n")}, "owners")
     answer = _run(docs, "What size is Quill's Beetle-2 model?").answer
     assert answer.abstained, _shown(answer)
     answer = _run(docs, "What size is Zeta's Beetle-2 model?").answer
+    assert not answer.abstained and "7B" in answer.text, _shown(answer)
+    # the owner written after the name owned, too
+    answer = _run(docs, "What size is the Beetle-2 model from Quill?").answer
+    assert answer.abstained, _shown(answer)
+    answer = _run(docs, "What size is the Beetle-2 model from Zeta?").answer
     assert not answer.abstained and "7B" in answer.text, _shown(answer)
 
 
@@ -302,6 +307,27 @@ def test_an_option_the_manual_never_writes_is_refused(tmp_path: Path, pipeline: 
         assert answer.abstained, _shown(answer)
     answer = _run(docs, "What does GZipMiddleware's minimum_size option do?").answer
     assert not answer.abstained and "smaller than" in answer.text, _shown(answer)
+
+
+def test_a_settings_default_is_the_line_that_labels_it_under_the_settings_heading(
+        tmp_path: Path, pipeline: Pipeline) -> None:
+    """A settings page gives each setting a heading, then "**Default**: ..." on a line of its own, which
+    shares few words with the question; and the product the whole manual is about (Zorp, in most of its
+    chunks) need not be named again on that line."""
+    workers = ("Set the maximum number of workers while using the parallel installer. If this is set to a "
+               "value greater than number_of_cores + 4, the number of workers is still limited at that.")
+    listed = [("max-workers", "int", "number_of_cores + 4", workers),
+              ("parallel", "boolean", "true", "Use parallel execution when installing."),
+              *((f"option-{n}", "string", f"value{n}", f"Option {n} of the installer.") for n in range(30))]
+    settings = "".join(
+        f"### `installer.{name}`\n\n**Type**: `{kind}`\n\n**Default**: `{default}`\n\n{what} Zorp reads "
+        f"this setting from zorp.toml, and Zorp's environment variable for it is ZORP_{name.upper()}. Zorp "
+        "checks it when a project's dependencies are installed, so that Zorp installs them as asked.\n\n"
+        for name, kind, default, what in listed)
+    docs = _over(tmp_path, pipeline, {"configuration.md": f"# Configuration\n\n## Settings\n\n{settings}"},
+                 "settings")
+    answer = _run(docs, "What is the default maximum number of workers for Zorp's parallel installer?").answer
+    assert not answer.abstained and "number_of_cores + 4" in answer.text, _shown(answer)
 
 
 def test_how_many_is_answered_by_the_amount_of_what_is_asked(tmp_path: Path, pipeline: Pipeline) -> None:

@@ -234,6 +234,15 @@ def test_code_the_retrieved_text_never_writes_is_an_option_the_documents_lack() 
     assert not unwritten_code("What does GZipMiddleware do?", written)  # a name, not code: weighed, not gated
 
 
+def test_a_name_in_most_chunks_of_a_corpus_is_its_topic_but_not_in_a_short_note() -> None:
+    """Zorp, in 20 of 40 chunks, is what the manual is about; Quill, in 2, is not; and in a note of four
+    chunks, a name in two of them is one thing among few."""
+    said = ["Quill sets", "Zorp reads", "Quill sets", "Zorp reads", *["It has", "Zorp reads"] * 18]
+    manual = [Chunk("zorp.md", "Settings", f"{who} option {n}.") for n, who in enumerate(said)]
+    assert Vocabulary.of(manual).is_topic("zorp") and not Vocabulary.of(manual).is_topic("quill")
+    assert not Vocabulary.of(manual[:4]).is_topic("zorp")
+
+
 def test_a_name_the_documents_never_write_is_unknown_but_a_plain_word_is_not_counted(
         vocabulary: Vocabulary) -> None:
     """"Who is the CTO of Hexapod AI?" types one name the notes lack of three; "chef" is no name."""

@@ -52,15 +52,17 @@ _POINTS_BACK = re.compile(r"(?:These|Those|They|This|It|Both|Such)\b(?!\s+(?:is|
 _WORD = re.compile(r"[\w\-.]+")
 _TYPED = re.compile(r"[A-Za-z0-9]+(?:[./\-][A-Za-z0-9]+)*")
 _IDENTIFIER = re.compile(r"\b[A-Za-z]\w+(?:\.[A-Za-z_]\w+)+|\b\w+_\w+|(?<![\w-])--[A-Za-z][\w-]*")
+"""A name from code: words joined by underscores or dots between letters, or an option ("--reload")."""
 _CALLED = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*(?=\(\))")
 """What a question writes as a call, "Depends()": a name of code, looked for as written ("Depends(" is not
 the word "depends")."""
-"""A name from code: words joined by underscores or dots between letters, or an option ("--reload")."""
 _DEFAULT = re.compile(r"\bdefault|^\s*(?:signature\s*:|(?:async\s+)?def\s|class\s)[^()]*\([^()]*=",
                       re.IGNORECASE)
 """A passage that says what a default is: in words, or as a signature ("Signature: request.form(max_files=
 1000, ...)", "def get(url, timeout=5)"), whose keyword values are the defaults (an example's "timeout=10.0"
 is not)."""
+_DEFAULT_LABEL = re.compile(r"\W*default(?:\s+value)?\W*:", re.IGNORECASE)
+"""A line that labels a default: "**Default**: `4`", "Default value: none"."""
 _ASKS_DEFAULT = re.compile(r"\bby default\b|\bwhat(?:'s|\s+is|\s+was|\s+are)\s+the\s+default\b"
                            r"|\bdefault\s+(?:value|setting)s?\b|\bdefaults?\s+to\b"
                            r"|\bthe\s+default\s+(?:\w+\s+){0,2}(?:of|for)\b", re.IGNORECASE)
@@ -277,15 +279,20 @@ def _promote(order: np.ndarray, holds: Callable[[int], bool]) -> np.ndarray:
 _POSSESSIVE = re.compile(r"\b((?:[A-Z][\w.\-]*\s+)*[A-Z][\w.\-]*)['\u2019]s\s+(?:[a-z][\w\-]*\s+){0,2}?"
                          r"([A-Z0-9][\w.\-]*(?:\s+[A-Z0-9][\w.\-]*)*)")
 """A name owning a name ("Alibaba's Yi-Lightning", "Tencent's initial Hunyuan T1 release")."""
+_OWNED_AT = re.compile(r"\b([A-Z0-9][\w.\-]*(?:\s+[A-Z0-9][\w.\-]*)*)\s+(?:[a-z][\w\-]*\s+){0,2}?"
+                       r"(?:at|of|from)\s+((?:[A-Z][\w.\-]*\s+)*[A-Z][\w.\-]*)")
+"""A name placed with another: the owned first ("the Yi-Coder team at StepFun", "Kimi from Zhipu")."""
 
 
 def unattested(text: str, chunks: list[Chunk], is_name: Callable[[str], bool]) -> bool:
-    """Whether the question gives a name an owner no chunk read names with it ("Alibaba's Yi-Lightning"
-    when the documents write Yi-Lightning only beside 01.AI): the question's premise is not the documents'."""
+    """Whether the question gives a name an owner no chunk read names with it ("Alibaba's Yi-Lightning",
+    "the Yi-Coder team at StepFun", when the documents write Yi-Lightning and Yi-Coder only beside 01.AI):
+    the question's premise is not the documents'."""
     said: list[set[str]] = []  # the chunks' words, read only for a question that gives a name an owner
-    for match in _POSSESSIVE.finditer(text):
+    owned_by = [m.groups() for m in _POSSESSIVE.finditer(text)]
+    for pair in owned_by + [m.groups()[::-1] for m in _OWNED_AT.finditer(text)]:
         owner, owned = ([t for word in group.split() if len(word) > 1 and is_name(word)
-                         for t in tokenize(word)] for group in match.groups())
+                         for t in tokenize(word)] for group in pair)
         if owner and owned:
             said = said or [set(tokenize(f"{chunk.section} {chunk.text}")) for chunk in chunks]
             if not any({*owner, *owned} <= words for words in said):
@@ -444,8 +451,19 @@ class EvidencePicker:
             # "What does Poetry use for git by default?" is answered by the sentence that says a default of
             # what is asked ("Poetry uses dulwich by default for git"), of the three best, ahead of
             # better-scored ones that say none (a default port does not answer for the default timeout)
-            order = _promote(order, lambda i: _says_default(pairs[i][0].chunk.section, pairs[i][1])
-                             and bool(question.attribute - {"default"} & set(tokenize(pairs[i][1]))))
+            def says(i: int) -> bool:
+                return _says_default(pairs[i][0].chunk.section, pairs[i][1]) and bool(
+                    question.attribute - {"default"} & set(tokenize(pairs[i][1])))
+
+            if any(says(int(i)) for i in order[:_REACH]):
+                order = _promote(order, says)
+            else:
+                # a settings page gives a setting's default a line of its own under the setting's heading
+                # ("### installer.max-workers", "**Default**: `number_of_cores + 4`"), which shares few words
+                # with the question and ranks low: under the best passage's heading, that line goes first
+                section = pairs[order[0]][0].chunk.section
+                order = _to_front(order, next((k for k, i in enumerate(order) if pairs[i][0].chunk.section
+                                               == section and _DEFAULT_LABEL.match(pairs[i][1])), 0))
         if _HOW_TO.match(question.text) and len(order):
             # "How do I hide the input?" in a manual is answered by the option that does it
             # ("hide_input=True"): of the three best sentences, the first that names code goes first
@@ -471,11 +489,14 @@ class EvidencePicker:
         features = self.question_features(question, rows[kept], scores[kept], written, best)
         # a question with no word to search for (emoji only) is about nothing the documents say; and a
         # passage that does not name the question's subject, in itself or its section, does not answer a fact
-        # asked of it ("Who founded Anthropic?" is not answered by another lab's founders); nor is a question
-        # whose every name the documents never write ("the default of max_redirects", "the httpx 2.0 release")
+        # asked of it ("Who founded Anthropic?" is not answered by another lab's founders), the names the
+        # whole corpus is about aside (`Vocabulary.is_topic`); nor is a question whose every name the
+        # documents never write ("the default of max_redirects", "the httpx 2.0 release")
         value = dict(zip(QUESTION_FEATURES, features, strict=True))
-        about = passages and (not question.subject or value["subject_best"] > 0
-                              or question.answer_type not in _FACTS) and value["unknown_name"] < 1
+        named = frozenset(t for t in question.subject if not self.vocabulary.is_topic(t))
+        about = passages and value["unknown_name"] < 1 and (
+            not named or question.answer_type not in _FACTS
+            or self.share(named, set(tokenize(best))) > 0)
         # nor one that names code the passages found never write ("GZipMiddleware's exclude_paths option")
         about = about and not unwritten_code(question.text, " ".join(
             f"{hit.chunk.section} {hit.chunk.text}" for hit in hits))

@@ -99,6 +99,14 @@ _ASIDE = re.compile(r"^\s*(?:besides|apart from|aside from|other than|except(?: 
                     r"\s+([^,]+),", re.IGNORECASE)
 """"Besides frontier benchmarks, on which ...": what the asker already knows, so not the answer."""
 
+TOPIC_SPREAD = 1 / 3
+"""A name in more than this share of the chunks is what the corpus is about (the product a manual documents:
+"poetry" is in 68% of Poetry's chunks, "starlette" in 47%, the least of five manuals; the most written lab
+in the labs notes is in 20%): a passage answering a fact of it need not repeat it ("Default: 4" under a
+setting's heading in Poetry's manual)."""
+TOPIC_CHUNKS = 30
+"""Fewer chunks than this tell no topic: in a note of five chunks, a name in two is one thing among few."""
+
 
 class Vocabulary:
     """The corpus's words: how rare each is (IDF over chunks) and whether the corpus writes it as a name.
@@ -118,6 +126,12 @@ class Vocabulary:
     def weight(self, token: str) -> float:
         df = self._count(TOKEN, token)[0]
         return math.log(1 + self.lexicon.chunks / df) if df else self.unknown_idf
+
+    def is_topic(self, token: str) -> bool:
+        """Whether the whole corpus is about it: in more than `TOPIC_SPREAD` of the chunks of a corpus of at
+        least `TOPIC_CHUNKS`."""
+        chunks = self.lexicon.chunks
+        return chunks >= TOPIC_CHUNKS and self._count(TOKEN, token)[0] > TOPIC_SPREAD * chunks
 
     def known(self, token: str) -> bool:
         return self._count(TOKEN, token)[0] > 0
