@@ -400,6 +400,16 @@ def test_who_is_answered_by_a_passage_saying_the_role_asked(tmp_path: Path, pipe
     assert _run(zeta, "Who were the founders of the Zeta lab?").answer.text.startswith("**Ada Quill**")
 
 
+def test_who_is_answered_by_the_passage_naming_who_did_it(tmp_path: Path, pipeline: Pipeline) -> None:
+    """A passage that says the lab was founded as a spinoff of a university names no founder; the one that
+    says whom it was founded by does, and the founder is the person, not the university qualifying them."""
+    zeta = _over(tmp_path, pipeline, {"zeta.md": (
+        "# The Zeta lab\n\nThe Zeta lab was founded in 2031 as a spinoff from Quill University, and builds "
+        "robots.\n\nKey facts: Founded by Quill professors Ada Lovell and Omar Finch.\n")}, "doers")
+    answer = _run(zeta, "Who founded the Zeta lab?").answer
+    assert answer.text.startswith("**Ada Lovell**") and "Omar Finch" in answer.text, _shown(answer)
+
+
 def test_a_question_for_a_place_is_answered_by_a_place_or_refused(tmp_path: Path, pipeline: Pipeline) -> None:
     """"Where is it headquartered?" is answered by where the documents put the lab, and refused for a lab
     whose documents name its founder but no place: a founder's name is no place."""

@@ -18,7 +18,7 @@ FOUNDED = ("Who founded Baichuan?", "**Wang Xiaochuan**. From the documents: “
 """A who-question and its answer: the founder is the person, Baichuan the subject."""
 KINDS = [{"logic", "creativity", "maths"}, {"tech giants", "well-funded startups", "efficient operators"},
          {"first", "fourth", "fifth"}, {"social data", "gaming business", "cloud"},
-         {"those datasets", "What does Baichuan's training data focus on?"}]
+         {"those datasets", "What does Baichuan's training data focus on?"}, {"@validator", "root_validator"}]
 
 
 def closest(phrase: str, candidates: list[str]) -> int:
@@ -91,6 +91,11 @@ def test_chinese_pronouns(question: str, expected: str) -> None:
 
 def test_ellipsis_with_a_new_name_swaps_the_subject_of_the_previous_question() -> None:
     assert resolve("And Zhipu?", ("How much did Baichuan raise?", "$691M.")) == "How much did Zhipu raise?"
+    # what described the old name is not said of the new one
+    described = ("Who founded Baichuan, the Sogou spin-off?", "Wang Xiaochuan [1]")
+    assert resolve("And Zhipu?", described) == "Who founded Zhipu?"
+    described = ("Who founded Baichuan, a Beijing lab, in 2023?", "Wang Xiaochuan [1]")
+    assert resolve("And Zhipu?", described) == "Who founded Zhipu, in 2023?"
     step1 = ("StepFun的Step-1有哪些上下文长度的版本\uff1f", "8K and 32K [1].")
     assert resolve("那Step-2呢\uff1f", step1) == "StepFun的Step-2有哪些上下文长度的版本\uff1f"
 
@@ -143,6 +148,9 @@ def test_a_chain_of_ellipses_keeps_replacing_the_same_phrase() -> None:
         "What does the landscape list as the efficient operators' first advantage?"
     first = ("What is the first likely scenario in the outlook?", "Growth [1].")
     assert resolve("And the fourth?", first) == "What is the fourth likely scenario in the outlook?"
+    # a name from code, marked as code, takes the place of the one the previous question wrote, sigil and all
+    root = ("Is @root_validator still supported in V2?", "No [1].")
+    assert resolve("And for `@validator`?", root) == "Is @validator still supported in V2?"
 
 
 @pytest.mark.parametrize("question", ["And what is its code there?", "And how did it start out in life?"])

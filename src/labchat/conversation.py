@@ -41,6 +41,10 @@ _PREPOSITION = re.compile(rf"^\s*(?:{_LEADING})?\s*(on|in|for|at|from|with|by|un
                           re.IGNORECASE)
 """The preposition an ellipsis opens with ("And on GPQA?"): the name after it in the last question gives
 way."""
+_SIGILS = "@-$"
+"""What code writes before a name ("@validator", "--reload", "$HOME"), outside the words `_TOKEN` reads."""
+_APPOSITIVE = re.compile(r",\s+(?:the|a|an)\s+[^,?\uff1f]*")
+"""A description set after a name by a comma (", the Kimi company"): it says what the name is."""
 _ELLIPSIS = re.compile(rf"^\s*(?:{_LEADING}|那|还有)|呢\s*[?\uff1f]?\s*$", re.IGNORECASE)
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 """English ordinals, first to tenth: a place in a list (here, and in `question.analyse`)."""
@@ -234,7 +238,7 @@ class _Thread:
             words.pop(0)
         if not words or len(words) > _LONGEST_SPAN:
             return None
-        previous, new = self.previous, " ".join(words)
+        previous, new = self.previous, " ".join(words).strip("`")  # code marks: "And for `@validator`?"
         if slot and slot in previous:
             start = previous.index(slot)
             end = start + len(slot)
@@ -245,6 +249,10 @@ class _Thread:
             if not spans:
                 return None
             start, end = spans[self.closest(new, [previous[a:b] for a, b in spans])]
+        # a sigil before the phrase replaced is the new phrase's own: "@validator" for "@root_validator"
+        sigil = new[:len(new) - len(new.lstrip(_SIGILS))]
+        if sigil and previous[:start].endswith(sigil):
+            start -= len(sigil)
         if possessive:
             owner = _OWNER.search(previous[:start])
             if not owner:  # "What about its context?" after "What does X score on Y?": X's context
@@ -309,7 +317,11 @@ def _swap(previous: str, question: str, names: list[str], is_name: Callable[[str
         rf"\b{opening.group(1)}\s+(?:the\s+)?{re.escape(name)}", previous, re.IGNORECASE)]
     target = placed[0] if placed else max(
         old, key=lambda name: SequenceMatcher(None, name.casefold(), names[0].casefold()).ratio())
-    return previous.replace(target, " and ".join(names), 1)
+    start = previous.index(target)
+    end = start + len(target)
+    # what describes the old name goes with it: "Moonshot AI, the Kimi company?" for Zhipu is "Zhipu?"
+    end = appositive.end() if (appositive := _APPOSITIVE.match(previous, end)) else end
+    return f"{previous[:start]}{' and '.join(names)}{previous[end:]}"
 
 
 def _content_spans(text: str, is_name: Callable[[str], bool]) -> list[tuple[int, int]]:

@@ -440,6 +440,13 @@ class EvidencePicker:
                 named = np.array([bool(asked & versions(f"{pairs[i][0].chunk.section} {pairs[i][1]}"))
                                   for i in order])
                 spans = _narrowed(spans, named)
+            if question.answer_type == "person":  # of the best three, one naming who did what is asked
+                # ("Founded by Tsinghua professors Tang Jie") goes ahead of a name without a doer ("founded
+                # as a spinoff from Tsinghua University"), which the "who" refusal below rejects
+                doers = np.zeros(len(order), dtype=bool)
+                doers[:_REACH] = [done_by(pairs[i][1], question.text, self.vocabulary.is_name,
+                                          question.attribute) for i in order[:_REACH]]
+                spans = _narrowed(spans, doers)
             if question.answer_type == "number":  # of the best three, one counting what is asked goes first
                 counted = np.zeros(len(order), dtype=bool)
                 counted[:_REACH] = [counts_asked(pairs[i][1], question.text, question.attribute)

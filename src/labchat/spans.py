@@ -59,6 +59,8 @@ _BACKTICKED = re.compile(r"`([^`\s]{1,40})`")
 """Code in markdown, one name long: `slim`, `--output`, `extra='allow'` (not a command line)."""
 _AGENT = re.compile(rf"(?<=\bby ){NAME.pattern}(?:(?:,\s+|,?\s+and\s+){NAME.pattern})*")
 """Who did it, named after "by": "Backed by Alibaba and Tencent", "founded by Jiang Daxin"."""
+_QUALIFIED = re.compile(rf" (?!(?:{'|'.join(sorted(STOPWORDS))})\b)[a-z]")
+"""A lower-case word that is no function word, right after a name: the name qualifies it."""
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 """A web address: its digits ("%3A", "/issues/42") are no amount, though a path may date a page
 ("cnbc.com/2025/05/15/...")."""
@@ -198,7 +200,9 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     if answer_type == "person":
         # every word a name the corpus writes: "Deep Learning Research Labs" has the shape of a person, but
         # the corpus writes "learning" and "labs" in lower case too
-        people = [m for m in (*_PERSON.finditer(text), *_AGENT.finditer(text))
+        # a name after "by" that a noun follows qualifies the doer ("by Tsinghua professors Tang Jie")
+        agents = [m for m in _AGENT.finditer(text) if not _QUALIFIED.match(text, m.end())]
+        people = [m for m in (*_PERSON.finditer(text), *agents)
                   if all(map(is_name, _WORD.findall(m.group().replace(" and ", " "))))]
         found = _new(people, "person", question, None)  # each word is a name already
     else:
