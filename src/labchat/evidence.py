@@ -379,6 +379,10 @@ class EvidencePicker:
         total = sum(self.vocabulary.weight(t) for t in tokens)
         return sum(self.vocabulary.weight(t) for t in tokens & found) / total if total else 1.0
 
+    def names(self, subject: frozenset[str], text: str) -> bool:
+        """Whether `text` names any of the subject's words, or the subject is none."""
+        return not subject or self.share(subject, set(tokenize(text))) > 0
+
     def candidates(self, question: Question, hits: list[Hit]) -> tuple[list[tuple[Hit, str]], np.ndarray]:
         """Every sentence of the hits and its row of SENTENCE_FEATURES."""
         found = [(hit, s, place) for hit in hits for s, place in sentences(hit.chunk)]
@@ -422,6 +426,7 @@ class EvidencePicker:
     def pick(self, question: Question, hits: list[Hit], limit: int, max_chars: int) -> Evidence:
         pairs, rows = self.candidates(question, hits)
         scores = self.models.sentence(rows) if len(pairs) else np.zeros(0)
+        whom = frozenset(t for t in question.subject if not self.vocabulary.is_topic(t))
         passages: list[Passage] = []
         kept: list[int] = []
         used = 0
@@ -442,10 +447,13 @@ class EvidencePicker:
                 spans = _narrowed(spans, named)
             if question.answer_type == "person":  # of the best three, one naming who did what is asked
                 # ("Founded by Tsinghua professors Tang Jie") goes ahead of a name without a doer ("founded
-                # as a spinoff from Tsinghua University"), which the "who" refusal below rejects
+                # as a spinoff from Tsinghua University"), which the "who" refusal below rejects; so long as
+                # it is about whom it is asked of (not "01.AI was founded by Kai-Fu Lee" for Zhipu AI)
                 doers = np.zeros(len(order), dtype=bool)
-                doers[:_REACH] = [done_by(pairs[i][1], question.text, self.vocabulary.is_name,
-                                          question.attribute) for i in order[:_REACH]]
+                doers[:_REACH] = [
+                    done_by(pairs[i][1], question.text, self.vocabulary.is_name, question.attribute)
+                    and self.names(whom, f"{pairs[i][0].chunk.section} {pairs[i][1]}")
+                    for i in order[:_REACH]]
                 spans = _narrowed(spans, doers)
             if question.answer_type == "number":  # of the best three, one counting what is asked goes first
                 counted = np.zeros(len(order), dtype=bool)
@@ -500,10 +508,8 @@ class EvidencePicker:
         # whole corpus is about aside (`Vocabulary.is_topic`); nor is a question whose every name the
         # documents never write ("the default of max_redirects", "the httpx 2.0 release")
         value = dict(zip(QUESTION_FEATURES, features, strict=True))
-        named = frozenset(t for t in question.subject if not self.vocabulary.is_topic(t))
         about = passages and value["unknown_name"] < 1 and (
-            not named or question.answer_type not in _FACTS
-            or self.share(named, set(tokenize(best))) > 0)
+            question.answer_type not in _FACTS or self.names(whom, best))
         # nor one that names code the passages found never write ("GZipMiddleware's exclude_paths option")
         about = about and not unwritten_code(question.text, " ".join(
             f"{hit.chunk.section} {hit.chunk.text}" for hit in hits))
