@@ -328,6 +328,12 @@ def test_a_settings_default_is_the_line_that_labels_it_under_the_settings_headin
                  "settings")
     answer = _run(docs, "What is the default maximum number of workers for Zorp's parallel installer?").answer
     assert not answer.abstained and "number_of_cores + 4" in answer.text, _shown(answer)
+    # the setting named as the heading writes it, though the line under it does not
+    answer = _run(docs, "What is the default of installer.max-workers?").answer
+    assert not answer.abstained and "number_of_cores + 4" in answer.text, _shown(answer)
+    # a term of the sum is not the amount to give first
+    answer = _run(docs, "How many workers does Zorp's installer use by default?").answer
+    assert not answer.text.startswith("**4**"), _shown(answer)
 
 
 def test_how_many_is_answered_by_the_amount_of_what_is_asked(tmp_path: Path, pipeline: Pipeline) -> None:

@@ -305,7 +305,8 @@ def unknown_names(text: str, vocabulary: Vocabulary, written: str = "") -> float
     "CTO", "SWE-bench", "H100") that the documents never write: what they ask about is elsewhere. Plain
     words are left out, which the documents may well say otherwise. An identifier ("max_redirects",
     "httpx.Limits") and a version ("httpx 2.0", "Step-2") are looked for in `written`, the retrieved
-    chunks' text: their parts are words the documents do write ("max", "redirects"; "httpx", "2.0")."""
+    chunks' headings and text: their parts are words the documents do write ("max", "redirects"; "httpx",
+    "2.0")."""
     versioned = [range(*m.span()) for m in version_matches(text)]
     typed = [w for m in _TYPED.finditer(text) if m.start() > 0 and re.search(r"[A-Za-z]", w := m.group())
              and re.search(r"[A-Z\d]", w) and not any(m.start() in span for span in versioned)]
@@ -499,7 +500,8 @@ class EvidencePicker:
             used += len(text)
             if len(passages) == limit:
                 break
-        written = " ".join(hit.chunk.text for hit in hits)
+        # a heading writes names too: "### `installer.max-workers`" over "**Default**: `number_of_cores + 4`"
+        written = " ".join(f"{hit.chunk.section} {hit.chunk.text}" for hit in hits)
         best = f"{passages[0].section} {passages[0].text}" if passages else ""
         features = self.question_features(question, rows[kept], scores[kept], written, best)
         # a question with no word to search for (emoji only) is about nothing the documents say; and a
@@ -511,8 +513,7 @@ class EvidencePicker:
         about = passages and value["unknown_name"] < 1 and (
             question.answer_type not in _FACTS or self.names(whom, best))
         # nor one that names code the passages found never write ("GZipMiddleware's exclude_paths option")
-        about = about and not unwritten_code(question.text, " ".join(
-            f"{hit.chunk.section} {hit.chunk.text}" for hit in hits))
+        about = about and not unwritten_code(question.text, written)
         # nor one whose premise no chunk read shares ("the size of Alibaba's Yi-Lightning", made by 01.AI)
         about = about and not unattested(question.text, [hit.chunk for hit in hits], self.vocabulary.is_name)
         # nor is "When did Tencent release GLM-4.5?" answered from a chunk that never writes 4.5 (a release
@@ -552,7 +553,7 @@ class EvidencePicker:
     def question_features(self, question: Question, rows: np.ndarray, scores: np.ndarray,
                           written: str, best: str) -> np.ndarray:
         """QUESTION_FEATURES from the kept candidates (best first), each named once, in the tuple's order;
-        `written` is the retrieved chunks' text, `best` the best passage's section and text."""
+        `written` is the retrieved chunks' headings and text, `best` the best passage's section and text."""
         unknown = 1.0 - self.share(question.tokens, {t for t in question.tokens if self.vocabulary.known(t)})
         unknown = max(unknown, question.untranslated)  # Chinese the search could not carry is unknown too
         values = {"unknown": unknown, "volatile": float(volatile(question, best)),

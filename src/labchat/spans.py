@@ -210,6 +210,9 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     asked = set(tokenize(question))
     # a name in code is often made of the words asked ("hide_input" for "How do I hide the input?")
     found = [m for m in found if answer_type == "code" or not set(tokenize(m.group())) <= asked]
+    if answer_type == "number":  # a term of a sum or product is no amount: "number_of_cores + 4" is no "4"
+        found = [m for m in found if not (_OPERATED.search(text, 0, m.start())
+                                          or _OPERATES.match(text, m.end()))]
     if not found:
         return None
     if answer_type == "number":  # an amount with its unit says more than a bare count beside it, unless
@@ -223,6 +226,11 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     if not anchors:
         return found[0].group().strip()
     return min(found, key=lambda m: min(abs(m.start() - a) for a in anchors)).group().strip()
+
+
+_OPERATED = re.compile(r"[\w)]\s*[+*/]\s*\Z")
+_OPERATES = re.compile(r"\s*[+*/]\s*[\w(]")
+"""An arithmetic operator before or after an amount, a term on its other side ("cores + 4", "1024*1024")."""
 
 
 def _naming(amount: re.Match[str], attribute: frozenset[str]) -> int:
