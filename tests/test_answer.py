@@ -413,7 +413,7 @@ def test_who_is_answered_by_the_passage_naming_who_did_it(tmp_path: Path, pipeli
         "# The Zeta lab\n\nThe Zeta lab was founded in 2031 as a spinoff from Quill University, and builds "
         "robots.\n\nKey facts: Founded by Quill professors Ada Lovell and Omar Finch.\n")}, "doers")
     answer = _run(zeta, "Who founded the Zeta lab?").answer
-    assert answer.text.startswith("**Ada Lovell**") and "Omar Finch" in answer.text, _shown(answer)
+    assert answer.text.startswith("**Ada Lovell and Omar Finch**"), _shown(answer)
     # another lab's founder is named after "by" too ("01.AI was founded ... by Kai-Fu Lee"), but is no doer
     # of this one: the passage about the lab asked of stays first, and is not refused for another's name
     answer = _run(pipeline, "Who founded Zhipu AI?").answer

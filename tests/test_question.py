@@ -291,6 +291,10 @@ def test_a_person_shown_as_the_answer_is_every_word_a_name() -> None:
     backed = "Backed by Alibaba and Tencent, and known for an endorsement by a fan, Jensen Huang."
     assert short_answer("person", "Who backs it?", frozenset({"back"}), backed, str.istitle) == \
         "Alibaba and Tencent"
+    # all who did it, after a name qualifying them; not the first of them alone
+    founded = "Founded by Quill professors Ada Lovell and Omar Finch in 2031."
+    assert short_answer("person", "Who founded it?", frozenset({"found"}), founded, str.istitle) == \
+        "Ada Lovell and Omar Finch"
 
 
 def test_a_model_or_a_month_is_no_person() -> None:

@@ -57,10 +57,13 @@ _CODE_SHAPES = (
 --output) look like, asked by name."""
 _BACKTICKED = re.compile(r"`([^`\s]{1,40})`")
 """Code in markdown, one name long: `slim`, `--output`, `extra='allow'` (not a command line)."""
-_AGENT = re.compile(rf"(?<=\bby ){NAME.pattern}(?:(?:,\s+|,?\s+and\s+){NAME.pattern})*")
+_NAMES = rf"{NAME.pattern}(?:(?:,\s+|,?\s+and\s+){NAME.pattern})*"
+_AGENT = re.compile(rf"(?<=\bby ){_NAMES}")
 """Who did it, named after "by": "Backed by Alibaba and Tencent", "founded by Jiang Daxin"."""
-_QUALIFIED = re.compile(rf" (?!(?:{'|'.join(sorted(STOPWORDS))})\b)[a-z]")
-"""A lower-case word that is no function word, right after a name: the name qualifies it."""
+_QUALIFIED = re.compile(rf" (?!(?:{'|'.join(sorted(STOPWORDS))})\b)[a-z]+")
+"""A lower-case word that is no function word, right after a name: the name qualifies it; names right after
+it are who it is ("by Tsinghua professors Tang Jie and Li Juanzi")."""
+_QUALIFIED_AGENT = re.compile(rf" {_NAMES}")
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 """A web address: its digits ("%3A", "/issues/42") are no amount, though a path may date a page
 ("cnbc.com/2025/05/15/...")."""
@@ -200,9 +203,11 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     if answer_type == "person":
         # every word a name the corpus writes: "Deep Learning Research Labs" has the shape of a person, but
         # the corpus writes "learning" and "labs" in lower case too
-        # a name after "by" that a noun follows qualifies the doer ("by Tsinghua professors Tang Jie")
-        agents = [m for m in _AGENT.finditer(text) if not _QUALIFIED.match(text, m.end())]
-        people = [m for m in (*_PERSON.finditer(text), *agents)
+        # a name after "by" that a noun follows qualifies the doers, named after it ("by Tsinghua professors
+        # Tang Jie and Li Juanzi")
+        agents = [_QUALIFIED_AGENT.match(text, after.end()) if (after := _QUALIFIED.match(text, m.end()))
+                  else m for m in _AGENT.finditer(text)]
+        people = [m for m in (*_PERSON.finditer(text), *filter(None, agents))
                   if all(map(is_name, _WORD.findall(m.group().replace(" and ", " "))))]
         found = _new(people, "person", question, None)  # each word is a name already
     else:
@@ -223,9 +228,11 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
         found = counted or [m for m in found if not m.group().strip().isdigit()] or found
     anchors = [word.start() for word in _WORD.finditer(text)
                if set(tokenize(word.group())) & attribute]
-    if not anchors:
-        return found[0].group().strip()
-    return min(found, key=lambda m: min(abs(m.start() - a) for a in anchors)).group().strip()
+    # the nearest (or first), and of spans starting there the longest: all who did it ("Tang Jie and Li
+    # Juanzi"), not the first of them
+    def rank(m: re.Match[str]) -> tuple[int, int, int]:
+        return min((abs(m.start() - a) for a in anchors), default=0), m.start(), m.start() - m.end()
+    return min(found, key=rank).group().strip()
 
 
 _OPERATED = re.compile(r"[\w)]\s*[+*/]\s*\Z")
