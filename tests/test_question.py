@@ -295,6 +295,10 @@ def test_a_person_shown_as_the_answer_is_every_word_a_name() -> None:
     founded = "Founded by Quill professors Ada Lovell and Omar Finch in 2031."
     assert short_answer("person", "Who founded it?", frozenset({"found"}), founded, str.istitle) == \
         "Ada Lovell and Omar Finch"
+    # and not the name opening the next clause ("..., Zeta grew"), which qualifies no one
+    founded = "Founded in 2031 by Ada Lovell, Omar Finch, and Li Wei, Zeta grew fast."
+    assert short_answer("person", "Who founded it?", frozenset({"found"}), founded, str.istitle) == \
+        "Ada Lovell, Omar Finch, and Li Wei"
 
 
 def test_a_model_or_a_month_is_no_person() -> None:

@@ -57,7 +57,9 @@ _CODE_SHAPES = (
 --output) look like, asked by name."""
 _BACKTICKED = re.compile(r"`([^`\s]{1,40})`")
 """Code in markdown, one name long: `slim`, `--output`, `extra='allow'` (not a command line)."""
-_NAMES = rf"{NAME.pattern}(?:(?:,\s+|,?\s+and\s+){NAME.pattern})*"
+_SEPARATOR = re.compile(r",?\s+and\s+|,\s+")
+_NAMES = rf"{NAME.pattern}(?:(?:{_SEPARATOR.pattern}){NAME.pattern})*"
+_LISTED = re.compile(_NAMES)
 _AGENT = re.compile(rf"(?<=\bby ){_NAMES}")
 """Who did it, named after "by": "Backed by Alibaba and Tencent", "founded by Jiang Daxin"."""
 _QUALIFIED = re.compile(rf" (?!(?:{'|'.join(sorted(STOPWORDS))})\b)[a-z]+")
@@ -203,11 +205,7 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     if answer_type == "person":
         # every word a name the corpus writes: "Deep Learning Research Labs" has the shape of a person, but
         # the corpus writes "learning" and "labs" in lower case too
-        # a name after "by" that a noun follows qualifies the doers, named after it ("by Tsinghua professors
-        # Tang Jie and Li Juanzi")
-        agents = [_QUALIFIED_AGENT.match(text, after.end()) if (after := _QUALIFIED.match(text, m.end()))
-                  else m for m in _AGENT.finditer(text)]
-        people = [m for m in (*_PERSON.finditer(text), *filter(None, agents))
+        people = [m for m in (*_PERSON.finditer(text), *_doers(text))
                   if all(map(is_name, _WORD.findall(m.group().replace(" and ", " "))))]
         found = _new(people, "person", question, None)  # each word is a name already
     else:
@@ -233,6 +231,22 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     def rank(m: re.Match[str]) -> tuple[int, int, int]:
         return min((abs(m.start() - a) for a in anchors), default=0), m.start(), m.start() - m.end()
     return min(found, key=rank).group().strip()
+
+
+def _doers(text: str) -> list[re.Match[str]]:
+    """The names after "by" (`_AGENT`). A last name that a lower-case word follows is not one of them: it
+    qualifies that word, so the doers are the names before it ("by Yang Zhilin, Zhou Xinyu, and Wu Yuxin,
+    Moonshot achieved ...") or, alone, the names after the word ("by Tsinghua professors Tang Jie and Li
+    Juanzi")."""
+    doers = []
+    for m in _AGENT.finditer(text):
+        if not (after := _QUALIFIED.match(text, m.end())):
+            doers.append(m)
+        elif cut := [s.start() for s in _SEPARATOR.finditer(m.group())]:
+            doers.append(_LISTED.fullmatch(text, m.start(), m.start() + cut[-1]))
+        else:
+            doers.append(_QUALIFIED_AGENT.match(text, after.end()))
+    return [m for m in doers if m]
 
 
 _OPERATED = re.compile(r"[\w)]\s*[+*/]\s*\Z")
