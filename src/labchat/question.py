@@ -42,7 +42,9 @@ _CLOSEST = 8
 """Close stems weighed against each other by how often the corpus uses them."""
 FUZZY_CUTOFF = 0.8
 """Similarity (1 - edits / length, a swap of two letters being one edit) a misspelt word of five letters or
-more needs to a corpus word to be replaced by it: one slip in five letters (tencnet -> tencent: 0.86)."""
+more needs to a corpus word to be replaced by it: one slip in six letters or more (tencnet -> tencent: 0.86).
+rapidfuzz (3.14) drops a match right at the cutoff, so one slip in five ("erorr" -> error: 0.8) is not
+taken; taking it "corrected" plain words the corpus lacks ("apart" -> part, "older" -> elder)."""
 WORD_CUTOFF = 0.7
 """Similarity the whole typed word needs to the corpus word replacing it, past its stem's: a slip changes a
 letter or two, not a word's ending ("attend" -> "attention": 0.67)."""
