@@ -66,6 +66,9 @@ _QUALIFIED = re.compile(rf" (?!(?:{'|'.join(sorted(STOPWORDS))})\b)[a-z]+")
 """A lower-case word that is no function word, right after a name: the name qualifies it; names right after
 it are who it is ("by Tsinghua professors Tang Jie and Li Juanzi")."""
 _QUALIFIED_AGENT = re.compile(rf" {_NAMES}")
+_OPERATED = re.compile(r"[\w)]\s*[+*/]\s*\Z")
+_OPERATES = re.compile(r"\s*[+*/]\s*[\w(]")
+"""An arithmetic operator before or after an amount, a term on its other side ("cores + 4", "1024*1024")."""
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 """A web address: its digits ("%3A", "/issues/42") are no amount, though a path may date a page
 ("cnbc.com/2025/05/15/...")."""
@@ -247,11 +250,6 @@ def _doers(text: str) -> list[re.Match[str]]:
         else:
             doers.append(_QUALIFIED_AGENT.match(text, after.end()))
     return [m for m in doers if m]
-
-
-_OPERATED = re.compile(r"[\w)]\s*[+*/]\s*\Z")
-_OPERATES = re.compile(r"\s*[+*/]\s*[\w(]")
-"""An arithmetic operator before or after an amount, a term on its other side ("cores + 4", "1024*1024")."""
 
 
 def _naming(amount: re.Match[str], attribute: frozenset[str]) -> int:
