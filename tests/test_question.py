@@ -22,6 +22,7 @@ from labchat.spans import (
     short_answer,
     variants,
     versions,
+    written_as_code,
 )
 
 CHUNKS = [
@@ -71,6 +72,10 @@ def vocabulary() -> Vocabulary:
     ("whats the param to hide the input", "code"),
     ("When generating docs, which option sets the output file?", "code"),  # the clause sets the scene
     ("When a model has extra='allow', in which attribute are the extra fields stored?", "code"),
+    ("Which environment variable sets the number of workers?", "code"),  # a variable, though "number of"
+    ("env var to bypass the proxy for some hosts", "code"),  # a bare phrase naming code asks it
+    ("cmd to delete all venvs of my proj", "code"),
+    ("The function of the router?", "other"),  # what it is for, not a function's name
     ("Which news site published the Hexapod AI profile?", "site"),
     ("Where can I read its technical report?", "site"),  # a link is where one reads it
     ("What is that lab's name? Who founded Hexapod AI?", "other"),  # a follow-up's query: the first asks
@@ -425,6 +430,15 @@ def test_a_name_a_chunk_writes_as_code_is_code_though_plain_in_shape() -> None:
     flags = "Call export_schema() or pass --schema-file to the CLI"
     assert short_answer("code", "Which flag exports the schema?", frozenset({"export", "schema"}), flags,
                         str.istitle) == "--schema-file"
+
+
+def test_a_command_of_two_or_three_words_in_backticks_is_code() -> None:
+    """`env prune` names a command as `slim` names a setting; code with operators is no name."""
+    written = written_as_code("Use [`env prune`](cli.md) or `hatch env remove`, not `x = 1`; set `slim`.")
+    assert written == {"env prune", "hatch env remove", "slim"}
+    said = "You can remove all of a project's environments by using the env prune command."
+    asked = "Which command deletes all of a project's environments at once?"
+    assert short_answer("code", asked, frozenset(tokenize(asked)), said, str.istitle, written) == "env prune"
 
 
 def test_an_amount_counts_what_is_asked_when_the_words_after_it_say_so(vocabulary: Vocabulary) -> None:

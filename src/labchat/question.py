@@ -54,6 +54,9 @@ in ten letters ("verfication" -> verification: 0.92; "serves" -> series: 0.83 is
 
 _AMOUNT_NOUN = (r"(length|size|count|price|cost|valuation|revenues?|market cap\w*|headcount|salary|profit"
                 r"|income|budget|population|turnover|sales)")
+_CODE_NOUN = (r"(param|parameter|argument|option|flag|function|method|class|command|variable|env var|setting"
+              r"|keyword|field|attribute|property|decorator|exception|hook|callback|header)")
+"""What a manual names in code: the answer to "which option" is an option's name."""
 _TYPE_PATTERNS = [
     ("reason", r"^\s*why\b"),  # "Why does it cap the number of files?" asks a cause, not a number
     ("compare", r"\b(which|who|whose)\b.*\b(first|earlier|later|longer|larger|bigger|more|higher|fewer|"
@@ -64,6 +67,8 @@ _TYPE_PATTERNS = [
              r"(which|what|how|who|whom|whose|where|why|is|are|do|does|can|should)\b)"
              r"|(in\s+)?(what|which)\s+(year|month|date)|since when)\b"
              r"|\bwhen\s+(did|was|were|is|are|will|does|do|has|have|had)\b"),
+    # "Which environment variable sets the number of workers?" asks for a variable, not a number
+    ("code", rf"^\s*(which|what)\s+(\w+\s+){{0,2}}?{_CODE_NOUN}s?\b(?!\s+(model|strategy|strategies)\b)"),
     ("number", r"\bhow (many|much|large|big|long|old|fast|high)\b|\bwhat (size|percentage|share|number)\b"
                r"|^\s*what\s+(does|did|do|will|would)\b.*\bcost(?![\w-])"
                r"|\b(number of|amount)\b|^\s*what\s+(is\s+|was\s+|are\s+|were\s+)?"
@@ -71,9 +76,10 @@ _TYPE_PATTERNS = [
                r"(?!\s+(model|strategy|source|stream|team)s?\b)"
                # a bare phrase naming an amount asks it ("Beetle-2's parameter count?", "hexapod headcount")
                rf"|^(?!\s*(what|which|who|whom|whose|how|why|when|where)\b)[^?]*\b{_AMOUNT_NOUN}\s*\??\s*$"),
-    ("code", r"\b(which|what)(\s+\w+){0,2}?\s+(param|parameter|argument|option|flag|function|method|class|"
-             r"command|variable|env var|setting|keyword|field|attribute|property|decorator|exception|hook|"
-             r"callback|header)\b(?!\s+(model|strategy|strategies)\b)"),
+    ("code", rf"\b(which|what)(\s+\w+){{0,2}}?\s+{_CODE_NOUN}\b(?!\s+(model|strategy|strategies)\b)"
+             # a bare phrase naming code asks it ("env var to bypass the proxy", "cmd to delete all venvs")
+             r"|^\s*(the\s+)?(env var|environment variable|cmd|command|flag|option|setting|param|parameter|"
+             r"argument|function|method|decorator|keyword)s?\s+(for|to|that|which)\b"),
     ("site", r"\b(which|what)\s+(\w+\s+){0,2}?(site|website|url|web address|domain|outlet)\b"
              r"|^\s*where\s+(can|could|do|should)\s+(i|we|you|one)\s+(read|find|download|get|see)\b"),
     ("person", r"^\s*(who|whom|whose)\b|\bwho\b"),

@@ -55,8 +55,9 @@ _CODE_SHAPES = (
     (re.compile(r"\bflags?\b", re.I), re.compile(r"--?[A-Za-z][\w-]*")))
 """What a class (CliRunner, httpx.Client), an environment variable (NO_PROXY) and a command-line flag (-v,
 --output) look like, asked by name."""
-_BACKTICKED = re.compile(r"`([^`\s]{1,40})`")
-"""Code in markdown, one name long: `slim`, `--output`, `extra='allow'` (not a command line)."""
+_BACKTICKED = re.compile(r"`([^`\s]{1,40}|[A-Za-z][\w.\-]*(?: [A-Za-z][\w.\-]*){1,2})`")
+"""Code in markdown, one name long (`slim`, `--output`, `extra='allow'`) or a command's name of two or three
+words (`env prune`, `python install`): not a command line, nor code with operators (`x = 1`)."""
 _SEPARATOR = re.compile(r",?\s+and\s+|,\s+")
 _NAMES = rf"{NAME.pattern}(?:(?:{_SEPARATOR.pattern}){NAME.pattern})*"
 _LISTED = re.compile(_NAMES)
