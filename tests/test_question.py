@@ -518,3 +518,10 @@ def test_the_thing_asked_for_is_the_name_from_code_that_heads_the_passage() -> N
     assert named_by_heading(asked, "Labs > DeepSeek") is None  # a name, but not of the kind asked for
     assert named_by_heading("What does SessionMiddleware add?", "Middleware > SessionMiddleware") is None
     assert named_by_heading("Does any middleware give sessions?", "Middleware > SessionMiddleware") is None
+
+
+def test_a_sentence_with_a_bar_and_no_colon_is_read_as_a_sentence() -> None:
+    """A passage may write a bar in prose ("json | yaml"): only a table row has a header to cut off."""
+    asked = "How many formats does Zeta write?"
+    said = "Zeta writes 3 formats, chosen with --format json | yaml | toml."
+    assert short_answer("number", asked, frozenset(tokenize(asked)), said, str.istitle) == "3"

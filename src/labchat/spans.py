@@ -205,7 +205,8 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     if answer_type == "site":  # the site, not the whole address
         found = spans(text, answer_type, question)
         return _SITE.match(found[0].group()).group(1) if found else None
-    text = text.split(": ", 1)[1] if " | " in text else text  # a table row, not its header
+    _, colon, row = text.partition(": ")
+    text = row if " | " in text and colon else text  # a table row, not its header
     if answer_type == "person":
         # every word a name the corpus writes: "Deep Learning Research Labs" has the shape of a person, but
         # the corpus writes "learning" and "labs" in lower case too
