@@ -525,3 +525,12 @@ def test_a_sentence_with_a_bar_and_no_colon_is_read_as_a_sentence() -> None:
     asked = "How many formats does Zeta write?"
     said = "Zeta writes 3 formats, chosen with --format json | yaml | toml."
     assert short_answer("number", asked, frozenset(tokenize(asked)), said, str.istitle) == "3"
+
+
+def test_a_local_address_is_no_site() -> None:
+    """"http://localhost:8030" names no site: the short answer is the first address that does, or none."""
+    asked = "Which website is the proxy located at?"
+    local = 'Pass the proxy URL, httpx.Client(proxy="http://localhost:8030").'
+    assert short_answer("site", asked, frozenset(tokenize(asked)), local, str.istitle) is None
+    both = f"{local} Its docs are at https://www.python-httpx.org/advanced/."
+    assert short_answer("site", asked, frozenset(tokenize(asked)), both, str.istitle) == "python-httpx.org"

@@ -202,9 +202,9 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     ("Backed by Alibaba and Tencent"), each word a name."""
     if answer_type not in ("date", "number", "person", "place", "code", "site"):
         return None
-    if answer_type == "site":  # the site, not the whole address
-        found = spans(text, answer_type, question)
-        return _SITE.match(found[0].group()).group(1) if found else None
+    if answer_type == "site":  # the site, not the whole address; "http://localhost:8030" is on none
+        found = (_SITE.match(m.group()) for m in spans(text, answer_type, question))
+        return next((site.group(1) for site in found if site), None)
     _, colon, row = text.partition(": ")
     text = row if " | " in text and colon else text  # a table row, not its header
     if answer_type == "person":
