@@ -13,12 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from labchat.chunking import chunk_file
 from labchat.errors import LabchatError
 from labchat.evaluate import final
+from labchat.evidence import sentences
 from labchat.index import build_index, load_index
+from labchat.ingest import SourceFile, list_files, read_file
 from labchat.pipeline import MAX_QUESTION_CHARS, Pipeline
 from labchat.prompt import SYSTEM
-from labchat.settings import Settings
+from labchat.question import Vocabulary
+from labchat.retrieve import tokenize
+from labchat.settings import PROJECT_DIR, Settings
+from labchat.spans import has_span, short_answer, written_as_code
 
 HOSTILE_QUESTIONS = {
     "long": "How much did Baichuan raise in its Series B round? " + "blah " * 4000,
@@ -145,3 +151,27 @@ def test_a_document_that_gives_orders_does_not_change_other_answers(settings: Se
     answer = final(hostile.ask("How much did Baichuan raise in its Series B round?"))
     assert "691" in answer.text and "PWNED" not in answer.text
     assert os.path.basename(answer.passages[0].path) == "chinese-llm-labs.md"
+
+
+ANSWER_TYPES = ("date", "number", "person", "place", "code", "site", "other", "compare", "list", "reason")
+
+
+@pytest.mark.parametrize("folder", [PROJECT_DIR / "corpus", PROJECT_DIR / "tests" / "data" / "mkdocsdocs"],
+                         ids=["corpus", "mkdocs"])
+def test_every_sentence_of_a_corpus_gives_a_short_answer_of_its_own_words_or_none(folder: Path) -> None:
+    """The short answer is taken from whatever a corpus writes: a bar in prose ("json | yaml") and a local
+    address ("http://localhost:8000") each once made `labchat ask` print a traceback. Every candidate
+    sentence, asked for every type of answer, gives words it holds or nothing."""
+    read = (read_file(path, folder) for path in list_files(folder))
+    chunks = [chunk for source in read if isinstance(source, SourceFile)
+              for chunk in chunk_file(source, Settings().chunk_chars)]
+    vocabulary = Vocabulary.of(chunks)
+    said = [(text, written_as_code(chunk.text)) for chunk in chunks for text, _ in sentences(chunk)]
+    asked = "Which one is it?"
+    assert len(said) > 500
+    for text, code in said:
+        for answer_type in ANSWER_TYPES:
+            has_span(text, answer_type, asked, vocabulary.is_name, code)
+            answer = short_answer(answer_type, asked, frozenset(tokenize(asked)), text, vocabulary.is_name,
+                                  code)
+            assert answer is None or answer in text, (answer_type, text)
