@@ -23,6 +23,7 @@ from labchat.fitted import FittedModels
 from labchat.question import Question, Vocabulary, asks_now, other_quantity, unpaid, volatile
 from labchat.retrieve import Hit, tokenize
 from labchat.spans import (
+    SPAN_TYPES,
     asks_why,
     counts_asked,
     done_by,
@@ -95,8 +96,6 @@ QUESTION_FEATURES = (
     "best", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
     "dense_best", "attribute_dense_best", "attribute_dense_max", "unknown", "volatile", "no_subject",
     "other_version_best", "unknown_name", "subject_chunk_best")
-SPAN_TYPES = frozenset({"date", "number", "person", "place", "code", "site"})
-"""Answer types whose answer is a span `spans` finds reliably: the best passage must hold one."""
 _FACTS = frozenset({"date", "number", "person", "place"})
 """Answer types that are facts of whom the question names: the passage must name them too (a year asked of
 Orbit is not Zeta's year). A way, an option or an explanation is often stated without the question's

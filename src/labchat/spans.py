@@ -90,6 +90,9 @@ _CAUSE = re.compile(r"\b(?:because|due to|owing to|thanks to|so that|in order to
 _APART = re.compile(r"\b([A-Za-z]+) (?=([A-Z][A-Za-z]+)\b)")
 """A name and a capitalised word after it ("ERNIE Bot"): with a version asked of the name, a sibling."""
 _VARIANT = re.compile(r"\b([A-Z][A-Za-z]*)-([A-Z][A-Za-z]*)\b(?![\-\d])")
+SPAN_TYPES = frozenset({"date", "number", "person", "place", "code", "site"})
+"""Answer types whose answer is a span `spans` finds reliably: the short answer is one, and the best passage
+must hold one."""
 _KIND = {"date": "date", "number": "number", "compare": "number", "person": "name", "place": "place",
          "code": "code", "site": "site", "other": "name"}
 """The kind of span each answer type looks for; a reason or a list has none (a clause is its answer)."""
@@ -200,7 +203,7 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     "Wang Xiaochuan", "Nov 2023"); None for a reason, a list or a "what" (the passage's words answer those),
     or when `text` holds no such span. A person is two capitalised words or more, or names after "by"
     ("Backed by Alibaba and Tencent"), each word a name."""
-    if answer_type not in ("date", "number", "person", "place", "code", "site"):
+    if answer_type not in SPAN_TYPES:
         return None
     if answer_type == "site":  # the site, not the whole address; "http://localhost:8030" is on none
         found = (_SITE.match(m.group()) for m in spans(text, answer_type, question))
