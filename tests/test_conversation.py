@@ -73,6 +73,12 @@ def test_an_answer_gives_the_subject_when_its_question_named_nothing() -> None:
     assert resolve("Who founded it?", asked) == "Who founded it? Baichuan"
 
 
+def test_an_answer_to_a_question_that_asked_for_no_name_gives_no_subject() -> None:
+    """Asked how much was raised, the investors the answer names are not what "it" is."""
+    asked = ("How much did the lab raise in its Series B?", "$691M, from Tencent and Alibaba [1].")
+    assert resolve("Who founded it?", asked) == "Who founded it?"
+
+
 def test_an_abstention_names_nothing_and_the_thread_goes_on() -> None:
     opening = ("What was Baichuan recognized as in 2024?", "One of China's top AI startups [1].")
     refused = ("Who serves as its finance chief?", f"{ABSTAIN} Tencent, Alibaba and Zhipu")

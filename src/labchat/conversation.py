@@ -142,7 +142,11 @@ def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Ca
         # but "And Zhipu?" is about Zhipu, whatever else stayed in the question it was put into
         swapped = _names(asked, is_name) if _ELLIPSIS.search(asked) and not _PREPOSITION.match(asked) else []
         subject = thread.subject if still else (
-            swapped or (stayed if 0 < len(stayed) < len(named) else named) or answered or thread.subject)
+            swapped or (stayed if 0 < len(stayed) < len(named) else named)
+            # an answer's names are what it is about only when it was asked to name something: after "Where
+            # does it keep its cache on macOS?", "it" is not the Windows and AppData of the answer's table
+            or (answered if _WHICH.match(asked) or re.search(r"\bwho\b", asked, re.I) else [])
+            or thread.subject)
         if subject != thread.subject and thread.subject:
             thread.before = thread.subject  # "And Zhipu?" after Moonshot: "which of them" is the two
         thread.subject = subject
