@@ -173,7 +173,16 @@ def test_shorthand_is_spelled_out_unless_the_corpus_writes_it() -> None:
     assert api.correct("how are params encoded") == "how are params encoded"
     assert api.correct("how is it rated on maths") == "how is it rated on mathematics"
     assert api.correct("who is the ceo") == "who is the CEO"
-    assert api.correct("install the deps w/o my pkg") == "install the dependencies w/o my package"
+    assert api.correct("install the deps w/o my pkg") == "install the dependencies without my package"
+
+
+def test_two_word_shorthand_and_slips_of_short_words_are_spelled_out() -> None:
+    """"env var" is spelled out though the manual writes "env" (a command) and "var" alone, and "wich", under
+    the five letters the fuzzy match needs, is "which"."""
+    cli = Vocabulary.of([Chunk("cli.md", "env", "Run `tool env show`; a var is set by the VAR option.")])
+    assert cli.correct("env var to pick wich env w/ the -e flag") == \
+        "environment variable to pick which env with the -e flag"
+    assert cli.correct("which env vars are read") == "which environment variables are read"
 
 
 @pytest.mark.parametrize(("question", "volatile"), [

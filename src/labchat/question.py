@@ -34,10 +34,17 @@ _ABBREVIATIONS = {
     "u": "you", "ur": "your", "msg": "message", "smth": "something", "deps": "dependencies",
     "dep": "dependency", "pkg": "package", "pkgs": "packages", "proj": "project", "cmd": "command",
     "cmds": "commands", "dir": "directory", "dirs": "directories", "lib": "library", "libs": "libraries",
-    "ver": "version",
+    "ver": "version", "wich": "which", "whcih": "which", "waht": "what", "teh": "the", "hte": "the",
+    "thier": "their", "becuase": "because", "insted": "instead",
 }
 """Everyday English shorthand, spelled out before searching (a property of the language, not the corpus),
-unless the corpus writes the short form itself (`params=` in an API's docs)."""
+unless the corpus writes the short form itself (`params=` in an API's docs); and a few everyday slips of
+short words, which the fuzzy match leaves alone (under five letters; "insted" stems to "inst")."""
+_SHORT_PHRASES = {"env var": "environment variable", "env vars": "environment variables", "w/o": "without",
+                  "w/": "with"}
+_SHORT_PHRASE = re.compile(r"(?<![\w/])(?:env\s+vars?|w/o|w/)(?![\w/])", re.IGNORECASE)
+"""Shorthand of two words or with a slash, spelled out whatever the corpus writes: a manual writes "env" (a
+command) and "var" on their own, and "environment variable" where it means one."""
 _CLOSEST = 8
 """Close stems weighed against each other by how often the corpus uses them."""
 FUZZY_CUTOFF = 0.8
@@ -199,6 +206,7 @@ class Vocabulary:
             whole = process.extractOne(lower, self._spellings, scorer=similarity, score_cutoff=WHOLE_CUTOFF)
             return whole[0] if whole else word
 
+        text = _SHORT_PHRASE.sub(lambda m: _SHORT_PHRASES[" ".join(m.group().lower().split())], text)
         return self._compounds(RAW_WORD.sub(fix, text))
 
     @functools.cached_property
