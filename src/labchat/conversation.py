@@ -161,8 +161,8 @@ class _Thread:
     is_name: Callable[[str], bool]
     closest: Closest
     subject: list[str] = field(default_factory=list)
-    """The names of the latest turn that had any: its question's, or, when the question named none and asked to
-    name something (which, who), its answer's."""
+    """The names of the latest turn that had any: its question's, or, when the question named none and asked
+    to name something (which, who), its answer's."""
     items: list[str] = field(default_factory=list)
     """The latest list an answer gave."""
     previous: str = ""
