@@ -363,7 +363,15 @@ def test_a_site_asked_for_is_where_the_link_points() -> None:
     ("Make it case-insensitive with the case_sensitive parameter: {* docs_src/enum_types/main.py *}",
      "What parameter makes the choice accept any case?", "case_sensitive"),  # a path's pieces are no name
     ("Testing the app is easy with pytest, e.g. in a file named after it.",
-     "Which class runs the app in a test?", None)])
+     "Which class runs the app in a test?", None),
+    # one of names listed as alternatives is no answer the passage gives: it does not say which of them
+    ("Move the data by setting the ZETA_DATA_DIR or ZETA_HOME environment variables.",
+     "Which environment variable puts Zeta somewhere else?", None),
+    ("See [ZETA_PROXY, ZETA_ALL_PROXY](env.md) and [ZETA_NO_PROXY](env.md) for more.",
+     "Which environment variable skips the proxy?", None),
+    # but a setting named before the list of its values is the answer
+    ("nav_location: One of bottom, top, both, or none.", "Which setting puts the nav on top?",
+     "nav_location")])
 def test_a_name_in_code_is_the_answer_of_the_shape_asked(said: str, asked: str, code: str | None) -> None:
     """Asked for an option, a parameter, a class or an environment variable, the answer is a name written as
     code; a class is capitalised inside (CliRunner), an environment variable in capitals with underscores."""

@@ -238,7 +238,23 @@ def short_answer(answer_type: str, question: str, attribute: frozenset[str], tex
     # Juanzi"), not the first of them
     def rank(m: re.Match[str]) -> tuple[int, int, int]:
         return min((abs(m.start() - a) for a in anchors), default=0), m.start(), m.start() - m.end()
-    return min(found, key=rank).group().strip()
+    best = min(found, key=rank)
+    return None if answer_type == "code" and _listed(best, found, text) else best.group().strip()
+
+
+_ALTERNATIVE = re.compile(r"[\s`*\[\]]*(?:,|/|,?\s+(?:or|and))[\s`*\[\]]*")
+"""What stands between names a passage lists as alternatives ("POETRY_DATA_DIR or POETRY_HOME", "HTTP_PROXY,
+HTTPS_PROXY"), code and link marks aside."""
+
+
+def _listed(span: re.Match[str], found: list[re.Match[str]], text: str) -> bool:
+    """Whether the span is listed side by side with another: which of them is the answer, the passage does
+    not say by itself, and a short answer picking one would state what the passage does not ("NO_PROXY"
+    asked for, "HTTP_PROXY" first in the list). A setting named before the list of its values is no item."""
+    return any(other.group().strip() != span.group().strip() and (
+        _ALTERNATIVE.fullmatch(text, span.end(), other.start()) or _ALTERNATIVE.fullmatch(text, other.end(),
+                                                                                          span.start()))
+        for other in found)
 
 
 def _doers(text: str) -> list[re.Match[str]]:
