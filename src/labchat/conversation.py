@@ -79,6 +79,8 @@ _QUESTION_WORD = re.compile(
 _WHICH = re.compile(r"\s*(?:which|who)\b|.*\b(?:called|named)\W*$|.*\bthe name of\b", re.IGNORECASE)
 """A question asking to name something ("Which model ...?", "What is its finance model called?"): its answer's
 name becomes what the conversation is about."""
+_WHO = re.compile(r"\bwho\b", re.IGNORECASE)
+"""A question asking who, anywhere in it ("And who founded it?"): its answer names a person."""
 _IT = re.compile(rf"\b(?:it|its|th(?:at|is|e) one|th(?:at|is)\s+(?!series\b|companies\b){_GENERAL})\b|[它其]",
                  re.IGNORECASE)
 """What refers to the one thing an answer named ("What is that one for?", "that model"), not to a group
@@ -135,7 +137,8 @@ def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Ca
                            ][:1] if _WHICH.match(asked) else []
         # "Who founded Baichuan?" "Wang Xiaochuan ...": "he" is now Wang Xiaochuan
         people = [n for n in answered if len(n.split()) > 1 and n not in named]
-        thread.person = people[:1] if re.search(r"\bwho\b", asked, re.I) else thread.person
+        who = bool(_WHO.search(asked))
+        thread.person = people[:1] if who else thread.person
         # "What did Hunyuan T1 score on MATH-500?" "And on GPQA-diamond?": the name that stayed is the topic,
         # so "What architecture does that model use?" asks of Hunyuan T1, not of a benchmark
         stayed = [n for n in named if n in thread.subject]
@@ -145,7 +148,7 @@ def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Ca
             swapped or (stayed if 0 < len(stayed) < len(named) else named)
             # an answer's names are what it is about only when it was asked to name something: after "Where
             # does it keep its cache on macOS?", "it" is not the Windows and AppData of the answer's table
-            or (answered if _WHICH.match(asked) or re.search(r"\bwho\b", asked, re.I) else [])
+            or (answered if who or _WHICH.match(asked) else [])
             or thread.subject)
         if subject != thread.subject and thread.subject:
             thread.before = thread.subject  # "And Zhipu?" after Moonshot: "which of them" is the two
