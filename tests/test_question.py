@@ -447,6 +447,11 @@ def test_a_name_a_chunk_writes_as_code_is_code_though_plain_in_shape() -> None:
     flags = "Call export_schema() or pass --schema-file to the CLI"
     assert short_answer("code", "Which flag exports the schema?", frozenset({"export", "schema"}), flags,
                         str.istitle) == "--schema-file"
+    # the shape asked is that of the first thing named: a variable, not the flag it stands in for
+    chosen = "Select it with the -e/--env option or by setting the ZORP_ENV environment variable."
+    asked = "environment variable to pick the env instead of the -e flag"
+    assert has_span(chosen, "code", asked)
+    assert short_answer("code", asked, frozenset(tokenize(asked)), chosen, str.istitle) == "ZORP_ENV"
 
 
 def test_a_command_of_two_or_three_words_in_backticks_is_code() -> None:

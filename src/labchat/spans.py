@@ -121,8 +121,10 @@ def spans(text: str, answer_type: str, question: str, is_name: Callable[[str], b
         found = sorted([*found, *marked.finditer(text)], key=lambda m: m.start())
     if kind == "code":  # a part of a path ("docs_src/app_dir/main.py") is no name to answer with
         found = [m for m in found if "/" not in text[max(m.start() - 1, 0):m.end() + 1]]
-        found = [m for m in found if all(shape.fullmatch(m.group()) for asks, shape in _CODE_SHAPES
-                                         if asks.search(question))]
+        # the shape of what is asked, the first named: "env var to use instead of the -e flag" asks a variable
+        named = [(said.start(), shape) for asks, shape in _CODE_SHAPES if (said := asks.search(question))]
+        asked = min(named, default=None, key=lambda pair: pair[0])
+        found = [m for m in found if asked is None or asked[1].fullmatch(m.group())]
     return _new(found, answer_type, question, is_name)
 
 
