@@ -610,6 +610,22 @@ def test_a_line_that_is_mostly_a_link_is_marked_as_pointing_elsewhere(pipeline: 
     assert all(value == 0 for text, value in links.items() if "](" not in text)
 
 
+def test_a_sentence_naming_the_aside_beside_another_way_is_not_marked_as_the_aside(tmp_path: Path,
+                                                                                pipeline: Pipeline) -> None:
+    """"Besides the --config option, how ...?" already knows the option: a sentence about it alone is marked
+    for the ranker, but not one that names it with another way after it ("... or by setting ZORP_CONFIG"),
+    which is the answer."""
+    docs = _over(tmp_path, pipeline, {"config.md": (
+        "# Configuration\n\nZorp reads zorp.toml from the user's config folder.\n\n"
+        "You can point Zorp at another file with the `--config` root option or by setting the `ZORP_CONFIG` "
+        "environment variable.\n\nThe `--config` root option takes the path of a file.\n")}, "aside")
+    asked = "Besides the --config root option, how can I point Zorp at a zorp.toml stored somewhere else?"
+    question, hits = docs.finder.search(asked)
+    pairs, rows = docs.finder.picker.candidates(question, hits)
+    aside = {text: row[SENTENCE_FEATURES.index("aside")] for (_, text), row in zip(pairs, rows, strict=True)}
+    assert aside["The --config root option takes the path of a file."] > 0
+    assert aside[next(text for text in aside if "ZORP_CONFIG" in text)] == 0
+
 def test_a_why_question_is_answered_by_the_sentence_that_states_a_cause(tmp_path: Path,
                                                                         pipeline: Pipeline) -> None:
     """The sentence restating what is asked about ranks higher; the answer is the one giving the cause."""

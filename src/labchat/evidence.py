@@ -333,6 +333,25 @@ def unwritten_code(text: str, written: str) -> bool:
         f"{m.group()}(" not in written for m in _CALLED.finditer(text))
 
 
+_ALTERNATIVE_AFTER = re.compile(r"[^\w.;:]*(?:,|\bor\b|\band\b)\s+\S")
+"""What follows a name with another in the same list: ", cost-effective", " or by setting ..."."""
+
+
+def _beside_aside(aside: frozenset[str], text: str) -> bool:
+    """Whether `text` names what the question sets aside ("Besides the --config option, ...") with another
+    thing listed after it ("the --config option or the HATCH_CONFIG variable"): the other is the answer,
+    not the aside again."""
+    text = _LINK.sub(r"\1", text)
+    words = [(m.end(), bool(set(tokenize(m.group())) & aside)) for m in _WORD.finditer(text)]
+    first = next((k for k, (_, held) in enumerate(words) if held), None)
+    if first is None:
+        return False
+    last = first  # the end of the first run of the aside's words ("the --config root option")
+    while last + 1 < len(words) and words[last + 1][1]:
+        last += 1
+    return bool(_ALTERNATIVE_AFTER.match(text, words[last][0]))
+
+
 def _without(text: str, subject: frozenset[str]) -> str:
     """`text` without the words of the question's subject."""
     return _WORD.sub(lambda m: "" if set(tokenize(m.group())) <= subject else m.group(), text)
@@ -415,7 +434,8 @@ class EvidencePicker:
                 float(not question.subject), float(attribute), float(cosine - dense.max()),
                 float(question.ordinal > 0 and place == question.ordinal),  # "the fourth scenario"
                 float(other_version(asked_versions, text)),
-                self.share(question.aside, words) if question.aside else 0.0,
+                self.share(question.aside, words) if question.aside and not _beside_aside(
+                    question.aside, text) else 0.0,
                 # about the subject and saying what is asked, at once: what a linear ranker cannot add up
                 self.share(question.subject, words | section) * self.share(question.attribute, words),
                 # a line that is mostly a link ("5. [Moonshot AI (Kimi)](#moonshot-ai-kimi)", "see: [x.md]")
