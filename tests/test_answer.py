@@ -610,6 +610,21 @@ def test_a_line_that_is_mostly_a_link_is_marked_as_pointing_elsewhere(pipeline: 
     assert all(value == 0 for text, value in links.items() if "](" not in text)
 
 
+
+
+def test_the_sentence_beside_the_best_is_quoted_with_it(tmp_path: Path, pipeline: Pipeline) -> None:
+    """The sentence that matches the question best often says what happens, and the one before it how: both
+    are quoted, each cited, when both fit whole."""
+    page = ("# How to constrain the version of Zorp\n\nYou can specify constraints on the runtime version "
+            "of Zorp by providing a value for `tool.zorp.requires-zorp`.\nIf the version of Zorp does not "
+            "satisfy the given constraints, and Zorp is called with a command that reads the project's "
+            "metadata, it will exit with an error.\n\n## Plugins\n\nPlugins are loaded when Zorp starts.\n")
+    docs = _over(tmp_path, pipeline, {"constrain.md": page}, "beside")
+    asked = "How can my project make Zorp exit with an error when someone runs a too-old Zorp?"
+    answer = _run(docs, asked).answer
+    assert not answer.abstained and "requires-zorp" in answer.text, _shown(answer)
+    assert any("requires-zorp" in answer.passages[n - 1].text for n in answer.cited), _shown(answer)
+
 def test_a_sentence_naming_the_aside_beside_another_way_is_not_marked_as_the_aside(tmp_path: Path,
                                                                                 pipeline: Pipeline) -> None:
     """"Besides the --config option, how ...?" already knows the option: a sentence about it alone is marked

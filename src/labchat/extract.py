@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from labchat.compare import compare
-from labchat.evidence import Evidence, Passage, stated
+from labchat.evidence import RUNNER_UP, Evidence, Passage, stated
 from labchat.question import asks_for_many
 from labchat.quote import LEAD, MAX_ANSWER_CHARS, quote
 from labchat.retrieve import tokenize
@@ -50,12 +50,6 @@ def comparison(found: list[Evidence], find: Callable[[str], Evidence]) -> tuple[
     return None
 
 
-RUNNER_UP = 0.5
-"""The second passage is quoted after the best when the fitted ranker rates it at least half as likely to hold
-the answer: the ranker cannot tell the two apart there, and a wrong first pick was the commonest miss when
-the answer had been found (cross-validated over the fitted sets, 22 of 77 wrong answers had it second).
-Quoting both, cross-validated: train 0.886 -> 0.929, its conversations 0.846 -> 0.923, the five manuals
-0.45-0.81 -> 0.55-0.84; about two answers in five then quote two passages."""
 _MIN_LEAD = 10
 """Fewer shared characters than this before a colon ("Model:") do not make two passages one list's items."""
 MAX_ITEMS = 4
@@ -80,6 +74,8 @@ def compose(evidence: Evidence) -> str:
     citation = f" [{best.n}]"
     room = MAX_ANSWER_CHARS - len(lead) - len(citation) - 1
     runner = rest[0] if rest and rest[0].score >= RUNNER_UP * best.score else None
+    if rest and rest[0].beside and len(f"{quote(best, room)}{quote(rest[0], room)}; [{rest[0].n}]") < room:
+        runner = rest[0]  # the sentence next to the best, quoted only where neither is cut
     if runner is None:
         return f"{lead} {quote(best, room)}{citation}"
     room -= len(f"; [{runner.n}]") + 1
