@@ -63,7 +63,8 @@ class Answer:
     def to_dict(self) -> dict:
         """The `ask --json` shape: `sources` are exactly the passages the answer was drawn from."""
         return {"question": self.question, "answer": self.text, "abstained": self.abstained,
-                "sources": [asdict(p) for p in self.passages],
+                # why a passage was kept (`beside`) is the picker's business, not the reader's
+                "sources": [{k: v for k, v in asdict(p).items() if k != "beside"} for p in self.passages],
                 "timings": {k: round(self.timings.get(k, 0.0), 3)
                             for k in ("retrieve_s", "first_token_s", "total_s")}}
 
