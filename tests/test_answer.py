@@ -641,6 +641,30 @@ def test_a_sentence_naming_the_aside_beside_another_way_is_not_marked_as_the_asi
     assert aside["The --config root option takes the path of a file."] > 0
     assert aside[next(text for text in aside if "ZORP_CONFIG" in text)] == 0
 
+
+def test_a_question_for_several_things_is_answered_by_the_sentence_that_names_them(tmp_path: Path,
+                                                                                  pipeline: Pipeline) -> None:
+    """"Which keys can pin it?" asks for several: the sentence that names them in a row ("one of `rev`,
+    `tag`, or `branch`") answers, ahead of one that shares more of the question's words and names none."""
+    fence = "`" * 3
+    docs = _over(tmp_path, pipeline, {"sources.md": (
+        "# Sources\n\nThe `sources` table of an environment redirects dependencies to other origins.\n\n"
+        "A Git source in tool.zorp.sources can point at a particular repository by its address.\n\n"
+        f"Pull from a Git repository:\n\n{fence}toml\n[tool.zorp.sources]\nfoo = {{ git = "
+        f'"https://example.com/foo" }}\n{fence}\n\nPin to a specific revision with one of `rev`, `tag`, or '
+        f"`branch` (mutually exclusive):\n\n{fence}toml\n[tool.zorp.sources]\nfoo = {{ git = "
+        f'"https://example.com/foo", rev = "abc1234" }}\n{fence}\n')}, "series")
+    asked = "Which keys can pin a Git source in tool.zorp.sources to a particular revision?"
+    question, hits = docs.finder.search(asked)
+    pairs, rows = docs.finder.picker.candidates(question, hits)
+    column = SENTENCE_FEATURES.index("series")
+    series = {text: row[column] for (_, text), row in zip(pairs, rows, strict=True)}
+    named = [text for text, value in series.items() if value]
+    assert named and all("rev, tag, or branch" in text for text in named), series
+    answer = _run(docs, asked).answer
+    assert not answer.abstained and "rev, tag, or branch" in answer.text, _shown(answer)
+
+
 def test_a_why_question_is_answered_by_the_sentence_that_states_a_cause(tmp_path: Path,
                                                                         pipeline: Pipeline) -> None:
     """The sentence restating what is asked about ranks higher; the answer is the one giving the cause."""

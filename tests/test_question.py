@@ -15,6 +15,7 @@ from labchat.retrieve import tokenize
 from labchat.spans import (
     counts_asked,
     done_by,
+    enumerates,
     has_span,
     maker,
     named_by_heading,
@@ -138,9 +139,26 @@ def test_a_two_part_question_is_split_and_a_comparison_has_two_sides() -> None:
 @pytest.mark.parametrize(("asked", "many"), [
     ("What are Hexapod AI's strengths?", True), ("Which weaknesses does Hexapod AI have?", True),
     ("Which two labs raised money?", True), ("What is Hexapod AI's strength?", False),
-    ("Which lab raised money?", False)])
+    ("Which lab raised money?", False), ("Which keys can pin a source to a revision?", True),
+    ("Into which kinds are plugin events grouped?", True), ("Which tech companies joined that round?", True),
+    ("Which dependency lockers come built into Zorp?", True), ("Which setting adds a canonical link?", False),
+    ("Which class do I import to test it?", False), ("What status does the client get?", False),
+    ("Which of them was founded first?", False)])
 def test_a_question_in_the_plural_asks_for_a_list(asked: str, many: bool, vocabulary: Vocabulary) -> None:
     assert asks_for_many(analyse(asked, vocabulary)) is many
+
+
+@pytest.mark.parametrize(("said", "listed"), [
+    ("Built-in lockers are uv and pip, matching the installer.", True),
+    ("Pin to a revision with one of rev, tag, or branch (mutually exclusive):", True),
+    ("There are three kinds of events: Global Events, Page Events and Template Events.", True),
+    ("The value can be one of the three: warn, info, ignore", True),
+    ("Backed by Alibaba and Tencent.", True),
+    ("In 2031, the company and its partners raised money.", False),
+    ("It is fast and reliable.", False),
+    ("Lockers are registered with zorp_register_locker (see Registration below).", False)])
+def test_things_in_a_row_are_a_list_two_only_if_both_are_names_or_code(said: str, listed: bool) -> None:
+    assert enumerates(said, frozenset({"uv", "pip"})) is listed
 
 
 def test_a_comparison_weighs_amounts_in_words_and_plain_defaults_but_not_years() -> None:

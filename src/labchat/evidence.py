@@ -20,13 +20,14 @@ import numpy as np
 from labchat.chunking import LIST_MARKER, MAX_LEAD, Chunk, hard_break, lead, spell_marks
 from labchat.embed import Embedder
 from labchat.fitted import FittedModels
-from labchat.question import Question, Vocabulary, asks_now, other_quantity, unpaid, volatile
+from labchat.question import Question, Vocabulary, asks_for_many, asks_now, other_quantity, unpaid, volatile
 from labchat.retrieve import Hit, tokenize
 from labchat.spans import (
     SPAN_TYPES,
     asks_why,
     counts_asked,
     done_by,
+    enumerates,
     has_span,
     maker,
     named_by_heading,
@@ -102,7 +103,7 @@ SENTENCE_FEATURES = (
     "retrieval", "dense", "subject_sentence", "subject_context", "subject_chunk",
     "attribute_sentence", "attribute_section", "type_span", "new_fact", "table_row", "label", "length",
     "no_subject", "attribute_dense", "dense_gap", "list_place", "other_version", "aside", "both",
-    "links")
+    "links", "series")
 QUESTION_FEATURES = (
     "best", "subject_best", "subject_max", "attribute_best", "attribute_max", "joint", "type_best",
     "dense_best", "attribute_dense_best", "attribute_dense_max", "unknown", "volatile", "no_subject",
@@ -432,6 +433,7 @@ class EvidencePicker:
         rows = []
         asked_versions = variants(question.text)
         code = {id(hit): _code_in(hit.chunk) for hit in hits}
+        many = asks_for_many(question)
         for (hit, raw, place), text, cosine, attribute in zip(found, said, dense, asked, strict=True):
             words, section = set(tokenize(text)), set(tokenize(hit.chunk.section))
             chunk = words | section | set(tokenize(hit.chunk.text))
@@ -453,7 +455,10 @@ class EvidencePicker:
                 self.share(question.subject, words | section) * self.share(question.attribute, words),
                 # a line that is mostly a link ("5. [Moonshot AI (Kimi)](#moonshot-ai-kimi)", "see: [x.md]")
                 # points to where something is said rather than saying it
-                sum(map(len, _LINK.findall(raw))) / max(len(_LINK.sub(r"\1", raw)), 1)])
+                sum(map(len, _LINK.findall(raw))) / max(len(_LINK.sub(r"\1", raw)), 1),
+                # asked for several things ("Which lockers come built in?"), a sentence that names several in
+                # a row ("Built-in lockers are uv and pip") though it shares fewer words with the question
+                float(many and enumerates(raw, code[id(hit)]))])
         return pairs, np.array(rows, dtype=np.float64)
 
     def pick(self, question: Question, hits: list[Hit], limit: int, max_chars: int) -> Evidence:

@@ -186,6 +186,24 @@ def done_by(text: str, question: str, is_name: Callable[[str], bool],
                for m in _AGENT.finditer(text))
 
 
+_ITEM = r"(?<![\w.+/<>-])[\w.+/<>-]+(?:\s+[A-Z][\w.+-]*){0,2}"
+_SERIES = re.compile(rf"({_ITEM})((?:,\s+{_ITEM})*)(?:,?\s+(?:and|or)\s+({_ITEM}))?")
+"""Items in a row: "uv and pip", "one of rev, tag, or branch", "Global Events, Page Events and Template
+Events", "warn, info, ignore"."""
+
+
+def enumerates(text: str, code: frozenset[str] = frozenset()) -> bool:
+    """Whether `text` names several things in a row: two joined by "and"/"or" that are each a name or code
+    (`code`: what its chunk writes as code), or three and more. What a question for several things wants."""
+    for match in _SERIES.finditer(text):
+        items = [match.group(1), *(i.strip() for i in match.group(2).split(",") if i.strip())]
+        items += [match.group(3)] if match.group(3) else []
+        named = all(item in code or item[0].isupper() or not item.isalpha() for item in items)
+        if len(items) >= 3 or (len(items) == 2 and match.group(3) and named):
+            return True
+    return False
+
+
 def has_span(text: str, answer_type: str, question: str,
              is_name: Callable[[str], bool] | None = None, code: frozenset[str] = frozenset()) -> bool:
     """Whether `text` holds something of the kind asked for that the question does not already say. Given
