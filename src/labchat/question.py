@@ -313,10 +313,9 @@ def options(question: str) -> list[str]:
     return found if all(found) and not all(re.fullmatch(r"[\d\s.,]+", o) for o in found) else []
 
 
-_MANY = re.compile(r"^\s*(?:(?:in|into|on|of|for|from|with|under|to)\s+)?(?:what|which)\s+(?:are|were)\b"
-                   r"|^\s*(?:(?:in|into|on|of|for|from|with|under|to)\s+)?(?:what|which)\s+(?:[\w.-]+\s+){0,2}?"
-                   r"\w{2,}[^siu\W]s\s+(?:do|does|did|are|were|have|has|had|can|could|will|would|should|must"
-                   r"|may|might|come|count|exist|\w+ed)\b", re.IGNORECASE)
+_MANY = re.compile(r"^\s*(?:(?:in|into|on|of|for|from|with|under|to)\s+)?(?:what|which)\s+"
+                   r"(?:(?:are|were)\b|(?:[\w.-]+\s+){0,2}?\w{2,}[^siu\W]s\s+(?:do|does|did|are|were|have|has|had"
+                   r"|can|could|will|would|should|must|may|might|come|count|exist|\w+ed)\b)", re.IGNORECASE)
 """A question for several things without saying "list": "What are its strengths?", "Which weaknesses does
 it have?", "Which keys can pin it?", "Which lockers come built in?": a plural noun, then a verb in the plural
 (a verb in the singular, "Which setting adds ...?", is no plural noun)."""
