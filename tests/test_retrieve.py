@@ -42,6 +42,21 @@ def test_own_question_evidence_is_in_the_passages(
     _check_passages(pipeline, question, evidence)
 
 
+@pytest.mark.parametrize("budget", [250, 400])
+def test_the_sentence_beside_the_best_stays_within_the_context_budget(budget: int,
+                                                                     pipeline: Pipeline) -> None:
+    """The neighbour quoted beside the best passage takes the place of later ones that no longer fit: the
+    passages never exceed `context_chars`, whatever the budget."""
+    over = []
+    for _, question, _ in OWN[:20]:
+        analysed, hits = pipeline.finder.search(question)
+        picked = pipeline.finder.picker.pick(analysed, hits, pipeline.settings.max_passages, budget)
+        passages = picked.passages
+        if sum(len(p.text) for p in passages) > budget:
+            over.append((question, [len(p.text) for p in passages]))
+    assert not over, over
+
+
 def test_passages_come_from_the_retrieved_chunks(pipeline: Pipeline) -> None:
     question = OWN[0][1]
     analysed, hits = pipeline.finder.search(question)

@@ -538,7 +538,7 @@ class EvidencePicker:
             if len(passages) == limit:
                 break
         if passages:
-            passages = self._beside(passages, pairs, scores, kept[0], limit)
+            passages = self._beside(passages, pairs, scores, kept[0], limit, max_chars)
         # a heading writes names too: "### `installer.max-workers`" over "**Default**: `number_of_cores + 4`"
         written = " ".join(f"{hit.chunk.section} {hit.chunk.text}" for hit in hits)
         best = f"{passages[0].section} {passages[0].text}" if passages else ""
@@ -591,9 +591,10 @@ class EvidencePicker:
 
     @staticmethod
     def _beside(passages: list[Passage], pairs: list[tuple[Hit, str]], scores: np.ndarray, best: int,
-                limit: int) -> list[Passage]:
+                limit: int, max_chars: int) -> list[Passage]:
         """The passages with the better-scored of the best one's neighbours in its chunk second, unless the
-        second is already about as likely to hold the answer (RUNNER_UP)."""
+        second is already about as likely to hold the answer (RUNNER_UP); the later ones that no longer fit
+        in `max_chars` give way to it."""
         if len(passages) > 1 and passages[1].score >= RUNNER_UP * passages[0].score:
             return passages
         hit = pairs[best][0]
@@ -604,8 +605,14 @@ class EvidencePicker:
         j = max(near, key=lambda k: scores[k])
         beside = Passage(2, hit.chunk.path, hit.chunk.section, pairs[j][1], round(float(scores[j]), 3),
                          hit.chunk.page, beside=True)
-        rest = [p for p in passages[1:] if p.text != beside.text]
-        return [replace(p, n=n) for n, p in enumerate([passages[0], beside, *rest][:limit], 1)]
+        kept, used = [passages[0], beside], len(passages[0].text) + len(beside.text)
+        if used > max_chars:
+            return passages
+        for p in passages[1:]:
+            if p.text != beside.text and used + len(p.text) <= max_chars and len(kept) < limit:
+                kept.append(p)
+                used += len(p.text)
+        return [replace(p, n=n) for n, p in enumerate(kept, 1)]
 
     def question_features(self, question: Question, rows: np.ndarray, scores: np.ndarray,
                           written: str, best: str) -> np.ndarray:
