@@ -8,8 +8,11 @@ import pytest
 
 from labchat.chunking import Chunk
 from labchat.compare import value
+from labchat.embed import Embedder
 from labchat.evidence import QUESTION_FEATURES, SENTENCE_FEATURES, sentences, unknown_names, unwritten_code
 from labchat.fitted import FittedModels
+from labchat.lexicon import Lexicon
+from labchat.pipeline import Pipeline
 from labchat.question import Vocabulary, analyse, asks_for_many, asks_now, options, parts, unpaid, volatile
 from labchat.retrieve import tokenize
 from labchat.spans import (
@@ -184,6 +187,23 @@ def test_a_comparison_weighs_amounts_in_words_and_plain_defaults_but_not_years()
 def test_casual_typing_is_mended_with_the_corpus_words(typed: str, meant: str,
                                                        vocabulary: Vocabulary) -> None:
     assert vocabulary.correct(typed).lower() == meant
+
+
+@pytest.mark.parametrize("typed", ["a lint environment that neither inherits settings nor installs",
+                                   "which one needs the newest python", "where do I mount the app"])
+def test_an_english_word_the_corpus_lacks_is_no_slip(typed: str, embedder: Embedder) -> None:
+    """"neither" is one letter from the manual's "either", "newest" from "fewest", "mount" from "amount": the
+    words the embedder's vocabulary holds whole are spelt right, though the corpus never writes them."""
+    manual = [Chunk("env.md", "Environments", "Pick either the fewest or the default amount of envs.")]
+    assert Vocabulary(Lexicon.of(manual)).correct(typed) != typed  # the corpus's words alone: a slip
+    assert Vocabulary(Lexicon.of(manual), embedder.words).correct(typed) == typed
+    assert Vocabulary(Lexicon.of(manual), embedder.words).correct("how many defualt envs") == \
+        "how many default envs"
+
+
+def test_the_search_keeps_an_english_word_the_corpus_lacks(pipeline: Pipeline) -> None:
+    """The labs notes write "appeals" but never "appears": the question is searched as asked."""
+    assert "appears" in pipeline.finder.query("Which company appears in both groups?")
 
 
 def test_shorthand_is_spelled_out_unless_the_corpus_writes_it() -> None:

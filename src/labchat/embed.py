@@ -254,6 +254,16 @@ class Embedder:
         with ThreadPoolExecutor(max_workers=len(os.sched_getaffinity(0))) as pool:
             return self._encode(self.chunk_session, texts, CHUNK_BATCH, pool.map)
 
+    @functools.cached_property
+    def words(self) -> frozenset[str]:
+        """The whole words of the model's vocabulary, lower case: English as its training text spelt it (30k
+        entries for MiniLM, where "neither" and "newest" are and "hunyaun" and "verfication" are not), so a
+        word the corpus lacks is not taken for a slip when it is one of them. Word-initial pieces only
+        ("##ing" continues a word; "Ġ"/"▁" open one in other tokenizers)."""
+        tokenizer = self.tokenizer if self.session is not None else self.model.tokenizer
+        words = (e.lstrip("\u0120\u2581") for e in tokenizer.get_vocab() if not e.startswith("##"))
+        return frozenset(w.lower() for w in words if w.isascii() and w.isalpha())
+
     @property
     def chunk_vectors(self) -> str:
         """What `encode_chunks` runs (the int8 recipe, or "float32"): an index holds one kind only, and an

@@ -127,10 +127,13 @@ class Vocabulary:
     """The corpus's words: how rare each is (IDF over chunks) and whether the corpus writes it as a name.
 
     Read from the corpus's counts (`lexicon.Lexicon`) a word at a time: nothing is built at start-up.
+    `english` is words known to be spelt right though the corpus may lack them (the embedder's, see
+    `Embedder.words`): "neither" is no slip for the corpus's "either", nor "newest" for "fewest".
     """
 
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(self, lexicon: Lexicon, english: frozenset[str] = frozenset()) -> None:
         self.lexicon = lexicon
+        self.english = english
         self.unknown_idf = math.log(1 + max(lexicon.chunks, 1))
         self._count = functools.lru_cache(maxsize=1 << 16)(lexicon.count)
 
@@ -185,8 +188,8 @@ class Vocabulary:
             spelled = _ABBREVIATIONS.get(lower)
             if spelled and (spelled.lower() == lower or not self.known_word(lower)):
                 return spelled  # "ceo" as CEO, always
-            if len(lower) < 5 or known or sum(ch.isalpha() for ch in lower) < 5:
-                return word  # a number, a version ("v2.5") or a short word: one slip would be another word
+            if len(lower) < 5 or known or lower in self.english or sum(ch.isalpha() for ch in lower) < 5:
+                return word  # a number, a version ("v2.5"), a short or an English word: no slip to correct
             stems = tokenize(lower)
             if len(stems) != 1:
                 return word
