@@ -147,6 +147,15 @@ def test_a_possessive_ellipsis_with_no_owner_to_replace_asks_of_the_subject() ->
     assert resolve("What about its context?", scored) == "What about its context? Step-2"
 
 
+def test_a_chinese_possessive_ellipsis_with_no_owner_to_replace_asks_of_the_subject() -> None:
+    """那它的最新模型呢 ("And its latest model?") after "How many staff do they have now?" asks for Zhipu's
+    latest model, not for "how many" of it: 它的 is "its", and 那...呢 only frame the phrase."""
+    founded = ("What year was Zhipu founded?", "From the documents: “Zhipu, founded in 2019” [1]")
+    staff = ("How many employees do they have now?", ABSTAIN)
+    assert resolve("那它的最新模型呢\uff1f", founded, staff) == "那它的最新模型呢\uff1f Zhipu"
+    assert resolve("那其他公司呢\uff1f", founded, staff) != "那其他公司呢\uff1f Zhipu"  # 其他: "other"
+
+
 def test_a_chain_of_ellipses_keeps_replacing_the_same_phrase() -> None:
     giants = ("What does the landscape list as the tech giants' first advantage?", "Compute [1].")
     startups = ("And for the well-funded startups?", "Agility [1].")

@@ -73,7 +73,9 @@ _FUNCTION_WORDS = frozenset(
     "why how is are was were be been do does did has have had can could will would should may might its it "
     "their they them this that these those there his her he she than then also so s".split())
 """English words that only hold a question together: never the phrase a follow-up replaces."""
-_ELLIPSIS_WORDS = re.compile(rf"^\s*(?:{_LEADING})\s*|[?.!\s]+$", re.IGNORECASE)
+_ELLIPSIS_WORDS = re.compile(rf"^\s*(?:{_LEADING}|那(?![个些])|还有)\s*|呢?[?.!\s\uff1f]+$|呢$",
+                             re.IGNORECASE)
+"""What opens and closes an ellipsis around its phrase: "And ... ?", 那...呢 (but 那个 is "that")."""
 _QUESTION_WORD = re.compile(
     r"\b(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did)\b", re.IGNORECASE)
 _WHICH = re.compile(r"\s*(?:which|who)\b|.*\b(?:called|named)\W*$|.*\bthe name of\b", re.IGNORECASE)
@@ -104,7 +106,8 @@ _WHICH_OF_THEM = re.compile(r"\s*which\s+of\s+(?:them|those|these|the two)\b(?=.
 _OWNED = re.compile(r"\b(?:its|their|his|her)\s+([\w.\-]+(?:\s+(?-i:[A-Z0-9])[\w.\-]*\b)*)", re.IGNORECASE)
 """What a possessive gives its referent ("its CFO", "their Series B"): an attribute, not a name the question
 is about."""
-_POSSESSIVES = frozenset("its their his her".split())
+_POSSESSIVE = re.compile(r"(?:its|their|his|her)$|[它他她]们?的|其(?!他)", re.IGNORECASE)
+"""A possessive opening a phrase: "its", 它的 ("its"), 他们的 ("their"), 其 (but 其他 is "other")."""
 _OWNER = re.compile(r"[\w.\-]+['\u2019]s\s+$")
 """A possessive just before the phrase an ellipsis replaces ("WeChat's " of "WeChat's social data")."""
 _LONGEST_SPAN = 3
@@ -241,7 +244,7 @@ class _Thread:
         """
         phrase = _ELLIPSIS_WORDS.sub("", question)
         words = phrase.split()
-        possessive = bool(words) and words[0].lower() in _POSSESSIVES
+        possessive = bool(words) and bool(_POSSESSIVE.match(words[0]))
         while words and words[0].lower() in _FUNCTION_WORDS:
             words.pop(0)
         if not words or len(words) > _LONGEST_SPAN:
