@@ -173,6 +173,14 @@ def test_the_company_behind_a_product_is_the_one_whose_part_of_the_documents_tel
     assert answer.text.startswith("**Moonshot AI**"), _shown(answer)
 
 
+def test_who_is_behind_a_product_is_answered_by_the_company_whose_part_tells_of_it(
+        pipeline: Pipeline) -> None:
+    """"Who is behind ...?" asks for the maker, not a person: a passage that names no one by "by" answers it
+    from its part of the documents, rather than being refused as a who-question without a doer."""
+    answer = _run(pipeline, "Who is behind the SenseNova foundation models?").answer
+    assert not answer.abstained and answer.text.startswith("**SenseTime**"), _shown(answer)
+
+
 def test_an_amount_is_answered_by_the_sentence_that_holds_one(pipeline: Pipeline) -> None:
     """"How many users?" is answered by the amount, ahead of a better-worded sentence with none ("user
     feedback")."""

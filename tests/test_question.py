@@ -566,6 +566,9 @@ def test_the_maker_asked_for_is_the_organisation_whose_part_the_passage_is_in() 
     assert maker("Does Hexapod AI make the Beetle robot?", section, capitalised) is None  # not asked for
     assert maker("Which company makes Hexapod AI's robot?", section, capitalised) is None  # named already
     assert maker("Which company makes the Beetle robot?", "getting started > Install", capitalised) is None
+    assert maker("Who is behind the Beetle robot?", section, capitalised) == "Hexapod AI"
+    assert maker("Who's behind the Beetle robot?", section, capitalised) == "Hexapod AI"
+    assert maker("Who stands behind the Beetle robot?", section, capitalised) == "Hexapod AI"
 
 
 def test_the_thing_asked_for_is_the_name_from_code_that_heads_the_passage() -> None:

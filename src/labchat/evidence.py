@@ -565,9 +565,11 @@ class EvidencePicker:
         typed = question.answer_type not in SPAN_TYPES or value["type_best"] > 0
         # and "who" by a passage that says the role asked about ("founded by", "Led by"; for "finance chief"
         # more than "chief scientist": over half its words by rarity), or the doer after "by", not any name
+        # ("Who is behind SenseNova?" by the organisation whose part of the documents the passage is in)
+        made_by = passages and maker(question.text, passages[0].section, self.vocabulary.is_name)
         typed = typed and (question.answer_type != "person" or not passages or value["attribute_best"] > 0.5
-                           or done_by(passages[0].text, question.text, self.vocabulary.is_name,
-                                      question.attribute))
+                           or bool(made_by) or done_by(passages[0].text, question.text,
+                                                       self.vocabulary.is_name, question.attribute))
         # and "What is the default timeout?" not by a passage that says nothing of a default (an example's
         # "timeout=10.0" is no default; "open it in the default program" asks for a way, not a value)
         typed = typed and not (passages and _ASKS_DEFAULT.search(question.text) and not why
@@ -583,8 +585,7 @@ class EvidencePicker:
                                           asked_cells(passages[0].text, question.attribute)
                                           or passages[0].text, self.vocabulary.is_name,
                                           _code_in(pairs[kept[0]][0].chunk))
-        short = short or (passages and (maker(question.text, passages[0].section, self.vocabulary.is_name)
-                                        or named_by_heading(question.text, passages[0].section)))
+        short = short or (passages and (made_by or named_by_heading(question.text, passages[0].section)))
         answerable = (float(self.models.answerable(features[None, :])[0])
                       if about and typed and question.tokens else 0.0)
         return Evidence(question, passages, answerable, features, short or None)

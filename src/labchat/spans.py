@@ -166,8 +166,11 @@ def asks_why(question: str) -> bool:
 
 _MAKER = re.compile(r"\b(?:which|what)\s+(?:company|companies|firm|lab|organi[sz]ation|startup|business)\s+"
                     r"(?:makes?|made|builds?|built|develops?|developed|owns?|owned|runs?|created?)\b"
-                    r"|^\s*who\s+(?:makes?|made|builds?|built|develops?|developed|owns?)\b", re.IGNORECASE)
-"""A question for the organisation behind something ("Which company makes ...?", "Who develops ...?")."""
+                    r"|^\s*who\s+(?:makes?|made|builds?|built|develops?|developed|owns?)\b"
+                    r"|^\s*(?:who|which\s+company|what\s+company)(?:\s+(?:is|are|was|were|stands?)|['\u2019]s)\s+"
+                    r"behind\b", re.IGNORECASE)
+"""A question for the organisation behind something ("Which company makes ...?", "Who develops ...?", "Who is
+behind ...?")."""
 _BY_REACH = 5
 """Words before "by" that may say what the doer did: "founded in March 2023 by"."""
 _DID = re.compile(r"^\s*who\s+(?!(?:is|was|are|were|has|had)\b)[a-z]+", re.IGNORECASE)
