@@ -693,3 +693,16 @@ def test_a_why_question_is_answered_with_the_sentence_after_what_does_not_work(t
         "So, to have completion you would have to call the program directly.\n")}, "package")
     answer = _run(beetle, "Why doesn't TAB completion work with python -m?").answer
     assert "depends on the name of the program" in answer.text, _shown(answer)
+
+
+def test_a_name_asked_alone_finds_it_with_its_number_run_on(pipeline: Pipeline) -> None:
+    """"Which Qwen model ...?" is about the line that writes "Qwen3" (a family's name with its generation):
+    the ranker sees the name asked in it, and the answer names it."""
+    asked = "Which Qwen model sits in the frontier tier?"
+    question, hits = pipeline.finder.search(asked)
+    pairs, rows = pipeline.finder.picker.candidates(question, hits)
+    about = {text: row[SENTENCE_FEATURES.index("subject_sentence")] for (_, text), row in zip(pairs, rows,
+                                                                                               strict=True)}
+    assert any(value == 1.0 for text, value in about.items() if "Qwen3" in text), about
+    answer = _run(pipeline, asked).answer
+    assert not answer.abstained and "Qwen3" in answer.text, _shown(answer)

@@ -113,3 +113,14 @@ def test_an_irregular_verb_form_meets_its_base_and_an_ambiguous_one_stays() -> N
     assert tokenize("Who leads it?") == tokenize("Led by") == ["lead"]
     assert tokenize("They built it") == tokenize("builds")
     assert tokenize("found") == tokenize("founded") != tokenize("find")
+
+
+def test_a_name_with_its_number_run_on_meets_the_name_alone() -> None:
+    """"Which Qwen model ...?" meets "Qwen3" and "Qwen2.5-Max" as "Step" meets "Step-2"; two letters ("v2",
+    "K2") name nothing alone, nor does what follows a dot ("llm1" of "dots.llm1" is no "LLM"); a plain word
+    stays one token."""
+    assert set(tokenize("Qwen")) <= set(tokenize("Qwen3")) & set(tokenize("Qwen2.5-Max"))
+    assert set(tokenize("HTTP")) <= set(tokenize("HTTP2"))
+    assert tokenize("v2 K2") == ["v2", "k2"]
+    assert "llm" not in tokenize("dots.llm1")
+    assert tokenize("Qwen") == ["qwen"]

@@ -51,12 +51,13 @@ log = logging.getLogger(__name__)
 
 __all__ = ["BuildReport", "Index", "build_index", "current_report", "load_index", "staleness"]
 
-FORMAT = 11
+FORMAT = 12
 """Raised whenever what an index holds changes, chunking and tokens included (5: irregular verb forms share
 their base's token; 6: a markdown hard break ends a line in a chunk; 7: the pieces of a code name are not
 counted as running words; 8: a list item is cut between its sentences, not its lines; 9: a pro's or con's
 mark is spelled out in the searched text; 10: HTML tags are taken out of markdown; 11: "my" and "he" are
-stopwords and "founder" shares "found"'s token): an index of another format is rebuilt, not read."""
+stopwords and "founder" shares "found"'s token; 12: "Qwen3" is searched as "qwen" too): an index of another
+format is rebuilt, not read."""
 RACY_NS = 2_000_000_000
 """A file changed less than this before it was read may change again within the same modification time
 (file systems keep it to a second or two): its size and time are not trusted, its hash is computed."""

@@ -59,6 +59,10 @@ with 0.3 than 0.5 (train 0.864 against 0.857, conversations 0.827 against 0.788)
 
 
 _STEMMER = Stemmer.Stemmer("english")
+_NUMBERED = re.compile(r"([a-z]{3,})\d")
+"""A word opening with a name and its number run on ("qwen3", "qwen2.5-max", "http2"): the name is a token,
+too, so "Qwen" meets "Qwen3" as "Step" meets "Step-2". Two letters ("v2", "k2") name nothing alone, and a part
+after a dot is no name of its own ("llm1" of "dots.llm1" is not "LLM")."""
 
 
 def tokenize(text: str) -> list[str]:
@@ -75,6 +79,7 @@ def tokenize(text: str) -> list[str]:
         elif word not in STOPWORDS:
             parts = re.split(r"[./\-]", word)
             words += [word, *(p for p in parts if p not in STOPWORDS)] if len(parts) > 1 else [word]
+            words += [numbered.group(1)] if (numbered := _NUMBERED.match(word)) else []
     return stem(words) + tokens
 
 
