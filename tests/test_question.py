@@ -196,8 +196,8 @@ def test_an_english_word_the_corpus_lacks_is_no_slip(typed: str, embedder: Embed
     words the embedder's vocabulary holds whole are spelt right, though the corpus never writes them."""
     manual = [Chunk("env.md", "Environments", "Pick either the fewest or the default amount of envs.")]
     assert Vocabulary(Lexicon.of(manual)).correct(typed) != typed  # the corpus's words alone: a slip
-    assert Vocabulary(Lexicon.of(manual), embedder.words).correct(typed) == typed
-    assert Vocabulary(Lexicon.of(manual), embedder.words).correct("how many defualt envs") == \
+    assert Vocabulary(Lexicon.of(manual), lambda: embedder.words).correct(typed) == typed
+    assert Vocabulary(Lexicon.of(manual), lambda: embedder.words).correct("how many defualt envs") == \
         "how many default envs"
 
 

@@ -55,7 +55,7 @@ class Finder:
         self.index = index
         self.retriever = Retriever(index.store, self.embedder)
         self.lexicon = index.store.lexicon
-        self.vocabulary = Vocabulary(self.lexicon, self.embedder.words)
+        self.vocabulary = Vocabulary(self.lexicon, lambda: self.embedder.words)
         self.picker = EvidencePicker(self.vocabulary, self.embedder, models or FittedModels.load())
         self.profile = load_profile(settings.corpus_dir, self.lexicon.titles())
 

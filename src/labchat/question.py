@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import process
@@ -127,13 +127,14 @@ class Vocabulary:
     """The corpus's words: how rare each is (IDF over chunks) and whether the corpus writes it as a name.
 
     Read from the corpus's counts (`lexicon.Lexicon`) a word at a time: nothing is built at start-up.
-    `english` is words known to be spelt right though the corpus may lack them (the embedder's, see
-    `Embedder.words`): "neither" is no slip for the corpus's "either", nor "newest" for "fewest".
+    `english` gives words known to be spelt right though the corpus may lack them (the embedder's, see
+    `Embedder.words`): "neither" is no slip for the corpus's "either", nor "newest" for "fewest". It is read
+    the first time a word the corpus lacks is typed (40 ms: not paid by every `ask`).
     """
 
-    def __init__(self, lexicon: Lexicon, english: frozenset[str] = frozenset()) -> None:
+    def __init__(self, lexicon: Lexicon, english: Callable[[], frozenset[str]] = frozenset) -> None:
         self.lexicon = lexicon
-        self.english = english
+        self._english = english
         self.unknown_idf = math.log(1 + max(lexicon.chunks, 1))
         self._count = functools.lru_cache(maxsize=1 << 16)(lexicon.count)
 
@@ -211,6 +212,10 @@ class Vocabulary:
 
         text = _SHORT_PHRASE.sub(lambda m: _SHORT_PHRASES[" ".join(m.group().lower().split())], text)
         return self._compounds(RAW_WORD.sub(fix, text))
+
+    @functools.cached_property
+    def english(self) -> frozenset[str]:
+        return self._english()
 
     @functools.cached_property
     def _stems(self) -> list[str]:
