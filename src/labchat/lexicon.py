@@ -136,7 +136,7 @@ def count_words(chunks: Sequence[Chunk], tokens: Sequence[Sequence[str]]) -> Fil
                 capitals[kind, word.lower()] += word[0].isupper() or any(ch.isdigit() for ch in word)
     spellings: dict[str, str] = {}
     for word in sorted(words, key=lambda w: (len(w), w)):
-        if (stems := tokenize(word)) and len(stems) == 1:
+        if (stems := tokenize(word, run_on=False)) and len(stems) == 1:
             spellings.setdefault(stems[0], word)
     return FileWords(
         table=Table.of({k: (n, capitals[k]) for k, n in counts.items()}),

@@ -191,7 +191,7 @@ class Vocabulary:
                 return spelled  # "ceo" as CEO, always
             if len(lower) < 5 or known or lower in self.english or sum(ch.isalpha() for ch in lower) < 5:
                 return word  # a number, a version ("v2.5"), a short or an English word: no slip to correct
-            stems = tokenize(lower)
+            stems = tokenize(lower, run_on=False)
             if len(stems) != 1:
                 return word
             similarity = DamerauLevenshtein.normalized_similarity

@@ -65,11 +65,12 @@ too, so "Qwen" meets "Qwen3" as "Step" meets "Step-2". Two letters ("v2", "k2") 
 after a dot is no name of its own ("llm1" of "dots.llm1" is not "LLM")."""
 
 
-def tokenize(text: str) -> list[str]:
+def tokenize(text: str, *, run_on: bool = True) -> list[str]:
     """Stemmed words without stopwords, compounds (`dots.llm1`, `HTTP/2`) also as parts, CJK as pairs.
 
     Character pairs let a Chinese question (小红书发布了什么模型) meet the Chinese names in the corpus
-    although neither the embedder nor a whitespace tokenizer reads Chinese.
+    although neither the embedder nor a whitespace tokenizer reads Chinese. `run_on`: a name with its number
+    run on gives the name too (`_NUMBERED`); off for the spellings the mender reads: "baichuan4" is one word.
     """
     words: list[str] = []
     tokens: list[str] = []
@@ -79,7 +80,7 @@ def tokenize(text: str) -> list[str]:
         elif word not in STOPWORDS:
             parts = re.split(r"[./\-]", word)
             words += [word, *(p for p in parts if p not in STOPWORDS)] if len(parts) > 1 else [word]
-            words += [numbered.group(1)] if (numbered := _NUMBERED.match(word)) else []
+            words += [numbered.group(1)] if run_on and (numbered := _NUMBERED.match(word)) else []
     return stem(words) + tokens
 
 
