@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from labchat.chunking import Chunk
-from labchat.retrieve import tokenize
+from labchat.retrieve import tokenize, word_stem
 from labchat.translate import find_aliases
 
 TOKEN, WORD, PAIR, RUNNING, ANYWHERE = "t", "w", "p", "r", "a"
@@ -136,8 +136,8 @@ def count_words(chunks: Sequence[Chunk], tokens: Sequence[Sequence[str]]) -> Fil
                 capitals[kind, word.lower()] += word[0].isupper() or any(ch.isdigit() for ch in word)
     spellings: dict[str, str] = {}
     for word in sorted(words, key=lambda w: (len(w), w)):
-        if (stems := tokenize(word, run_on=False)) and len(stems) == 1:
-            spellings.setdefault(stems[0], word)
+        if key := word_stem(word):
+            spellings.setdefault(key, word)
     return FileWords(
         table=Table.of({k: (n, capitals[k]) for k, n in counts.items()}),
         spellings=spellings,

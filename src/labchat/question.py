@@ -19,7 +19,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from labchat.chunking import Chunk
 from labchat.conversation import ORDINALS
 from labchat.lexicon import ANYWHERE, PAIR, RAW_WORD, RUNNING, TOKEN, WORD, Lexicon
-from labchat.retrieve import tokenize
+from labchat.retrieve import tokenize, word_stem
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _ORDINAL = re.compile(rf"\b({'|'.join(ORDINALS)})\b")
@@ -191,13 +191,13 @@ class Vocabulary:
                 return spelled  # "ceo" as CEO, always
             if len(lower) < 5 or known or lower in self.english or sum(ch.isalpha() for ch in lower) < 5:
                 return word  # a number, a version ("v2.5"), a short or an English word: no slip to correct
-            stems = tokenize(lower, run_on=False)
-            if len(stems) != 1:
+            key = word_stem(lower)
+            if key is None:
                 return word
             similarity = DamerauLevenshtein.normalized_similarity
             # of equally close stems, the one the corpus uses most: "hunyaun" is Hunyuan (36 chunks), not the
             # "Hunyun" one chunk misspells
-            close = process.extract(stems[0], self._stems, scorer=similarity, score_cutoff=FUZZY_CUTOFF,
+            close = process.extract(key, self._stems, scorer=similarity, score_cutoff=FUZZY_CUTOFF,
                                     limit=_CLOSEST)
             best = max(close, key=lambda m: (m[1], self._count(TOKEN, m[0])[0])) if close else None
             spelling = self.lexicon.spellings[best[0]] if best else ""

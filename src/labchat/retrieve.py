@@ -70,7 +70,7 @@ def tokenize(text: str, *, run_on: bool = True) -> list[str]:
 
     Character pairs let a Chinese question (小红书发布了什么模型) meet the Chinese names in the corpus
     although neither the embedder nor a whitespace tokenizer reads Chinese. `run_on`: a name with its number
-    run on gives the name too (`_NUMBERED`); off for the spellings the mender reads: "baichuan4" is one word.
+    run on gives the name too (`_NUMBERED`); not in `word_stem`, which reads "baichuan4" as one word.
     """
     words: list[str] = []
     tokens: list[str] = []
@@ -82,6 +82,13 @@ def tokenize(text: str, *, run_on: bool = True) -> list[str]:
             words += [word, *(p for p in parts if p not in STOPWORDS)] if len(parts) > 1 else [word]
             words += [numbered.group(1)] if run_on and (numbered := _NUMBERED.match(word)) else []
     return stem(words) + tokens
+
+
+def word_stem(word: str) -> str | None:
+    """The one stem of a single word ("baichuan4" whole), None for a compound or a stopword: the key of the
+    corpus's spellings (`lexicon`) and of the spelling mender's look-up in them, which must agree."""
+    stems = tokenize(word, run_on=False)
+    return stems[0] if len(stems) == 1 else None
 
 
 def stem(words: list[str]) -> list[str]:
