@@ -73,6 +73,13 @@ def test_an_answer_gives_the_subject_when_its_question_named_nothing() -> None:
     assert resolve("Who founded it?", asked) == "Who founded it? Baichuan"
 
 
+def test_the_short_answer_a_which_question_was_given_is_the_subject_though_it_is_no_name() -> None:
+    """A manual's answer is often code the corpus writes in lower case: "its" is still that setting."""
+    asked = ("Which setting stops the tool from creating environments?",
+             "**envs.create**. From the documents: “Create a new environment if none exists.” [1]")
+    assert resolve("What's its variable?", asked) == "What's its variable? envs.create"
+
+
 def test_an_answer_to_a_question_that_asked_for_no_name_gives_no_subject() -> None:
     """Asked how much was raised, the investors the answer names are not what "it" is."""
     asked = ("How much did the lab raise in its Series B?", "$691M, from Tencent and Alibaba [1].")

@@ -56,6 +56,9 @@ _ORDINAL = re.compile(
 """A place in a list: "the second one", "the first of those (sizes)", "And the fourth?", 第二个.
 "The first likely scenario" is not one: the ordinal must stand for the item."""
 _CITATION = re.compile(r"\[\d+\]")
+_LEAD = re.compile(r"\*\*([^*]*[A-Za-z][^*]*)\*\*\.\s")
+"""The short answer an extracted answer leads with ("**virtualenvs.create**. From the documents: ..."): what
+a which-question asked to name, though the corpus writes it in lower case as no name."""
 _CAPITALISED = re.compile(r"\b(?!I\b)[A-Z][\w.\-]*")
 _LIST_SEPARATOR = re.compile(r",?\s+and\s+|,\s+|;\s*|[\uff0c\u3001\uff1b和]")
 _LIST_OPENS = re.compile(r"[(\[“\"|:]")
@@ -130,7 +133,9 @@ def contextualize(question: str, history: Sequence[tuple[str, str]], is_name: Ca
         thread.previous = thread.resolve(asked)
         thread.asked.append(asked)
         said = "" if abstained(answer) else _CITATION.sub(" ", answer)
-        named, answered = _about(thread.previous, is_name), _names(said, is_name)
+        lead = _LEAD.match(said)
+        named = _about(thread.previous, is_name)
+        answered = list(dict.fromkeys([*(lead.groups() if lead else ()), *_names(said, is_name)]))
         # "When did it spin off from Tsinghua?" is still about "it", not Tsinghua
         related = _after(_RELATED, asked, is_name) if _SUBJECT_PRONOUN.search(asked) else set()
         still = bool(named) and set(named) <= related
