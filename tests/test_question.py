@@ -112,6 +112,21 @@ def test_names_are_what_the_corpus_capitalises_in_running_text(vocabulary: Vocab
     assert "hold" in question.attribute and "licenc" in question.attribute
 
 
+@pytest.mark.parametrize(("question", "code"), [
+    ("what replaced @validator in v2", {"valid"}),
+    ("Which value does `retry_budget` take by default?", {"retry_budget"}),
+    ("What does --dry-run skip when Beetle-2 builds?", {"--dry-run"}),
+    ("Which file does beetle.conf hold?", {"beetle.conf"}),
+    ("How many retries does spawn() make?", {"spawn"}),
+])
+def test_code_written_in_a_question_is_its_subject_though_the_corpus_writes_it_in_lower_case(
+        vocabulary: Vocabulary, question: str, code: set[str]) -> None:
+    """A passage that answers "what replaced @validator" must name the decorator: it is what is asked of."""
+    asked = analyse(question, vocabulary)
+    assert set(tokenize(" ".join(code))) <= asked.subject
+    assert not asked.subject & asked.attribute
+
+
 def test_what_a_question_sets_aside_is_no_attribute_but_names_set_aside_stay_its_subject(
         vocabulary: Vocabulary) -> None:
     """"Besides academic spinoffs, ..." already knows the spinoff: it is marked, not looked for."""

@@ -101,6 +101,10 @@ VOLATILE = frozenset(
     "today now current currently latest newest recent recently tomorrow yesterday live real-time tonight "
     "upcoming next".split())
 """Words asking for what changes after any document was written: documents cannot hold today's price."""
+_CODE = re.compile(r"`[^`\s]+`|(?<![\w@])@[A-Za-z_]\w*|\b[A-Za-z_]\w+(?:\.[A-Za-z_][\w-]*)+"
+                   r"|\b_*[A-Za-z]\w*_\w*|(?<![\w-])--[A-Za-z][\w-]*|\b[A-Za-z_]\w*(?=\(\))")
+"""Code written in a question (`slim`, @validator, request.form, max_redirects, --no-root, Depends()):
+names a passage must repeat, although the corpus writes them in lower case."""
 _ROLES = frozenset("ceo cto cfo coo cso cmo cio vp svp evp".split())
 """Titles written in capitals, as names are: what "Who is the CEO of X?" asks for, not whom it is about."""
 _POLITE = re.compile(r"^\s*(?:(?:do|does|would) you (?:happen to )?know|(?:can|could|would) you (?:please )?"
@@ -406,6 +410,7 @@ def analyse(text: str, vocabulary: Vocabulary, untranslated: float = 0.0) -> Que
     subject = frozenset(t for word in words if (len(word) > 1 or not word.isascii())
                         and vocabulary.is_name(word, 0.8 if word.islower() else 0.5)
                         and word.lower() not in _ROLES for t in tokenize(word)) & tokens
+    subject |= frozenset(t for code in _CODE.finditer(text) for t in tokenize(code.group())) & tokens
     volatile = bool(_volatile_words(text) or _RELATIVE_TIME.search(lower))
     place = _ORDINAL.search(lower)
     ordinal = ORDINALS.index(place.group(1)) + 1 if place else 0
